@@ -1,0 +1,33 @@
+"""rampup: learning-rate warmup, done right in every framework.
+
+The core needs NumPy alone. A schedule is a pure function ``step -> multiplier``
+of the peak learning rate, built from phases::
+
+    >>> import rampup
+    >>> s = rampup.parse("linear(5%) -> cosine(to=0.1)").resolve(total_steps=1000)
+    >>> s(0), s(50), s(1000)
+    (0.0, 1.0, 0.1)
+
+Front doors for frameworks live in submodules that import their framework
+only when used: ``rampup.torch`` and others.
+"""
+
+from rampup.durations import Duration
+from rampup.errors import RampupError
+from rampup.presets import PRESETS, Preset, preset
+from rampup.schedule import Phase, Schedule, as_schedule, parse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Duration",
+    "PRESETS",
+    "Phase",
+    "Preset",
+    "RampupError",
+    "Schedule",
+    "as_schedule",
+    "parse",
+    "preset",
+    "__version__",
+]

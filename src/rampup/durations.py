@@ -1,0 +1,152 @@
+"""Durations: how long a phase lasts, in steps, percent of the total, epochs or tokens.
+
+Text forms (DESIGN.md): ``100`` (optimizer steps), ``5%`` (of the total),
+``2ep`` (epochs, needs steps per epoch), ``375Mtok`` (tokens, needs tokens per
+step; suffixes K, M, B (or G) and T). Relative durations round up, like Hugging
+Face's ``ceil(total * ratio)``, but without its floating-point surprises:
+``7%`` of 100 steps is 7, not 8.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from rampup.errors import RampupError
+
+__all__ = ["Duration", "Unit", "ResolveContext", "format_number", "ceil_steps"]
+
+Unit = Literal["steps", "percent", "epochs", "tokens"]
+
+_TOKEN_SUFFIXES: dict[str, float] = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_DURATION_RE = re.compile(rf"^({_NUMBER})(%|ep|([KMBGT]?)tok)?$")
+
+
+def format_number(value: float) -> str:
+    """The shortest text that parses back to exactly ``value`` (integers without ``.0``)."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def ceil_steps(x: float) -> int:
+    """``ceil(x)``, except that a value within 1e-9 (relative) of an integer is that integer."""
+    nearest = round(x)
+    if abs(x - nearest) <= 1e-9 * max(1.0, abs(x)):
+        return int(nearest)
+    return int(math.ceil(x))
+
+
+@dataclass(frozen=True)
+class ResolveContext:
+    """What relative durations are resolved against."""
+
+    total_steps: int | None = None
+    steps_per_epoch: float | None = None
+    tokens_per_step: float | None = None
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time in one of four units.
+
+    ``amount`` is the number as written: ``Duration(5, "percent")`` is 5% of
+    the total, ``Duration(375e6, "tokens")`` is 375M tokens.
+    """
+
+    amount: float
+    unit: Unit = "steps"
+
+    def __post_init__(self) -> None:
+        amount = self.amount
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise RampupError("duration", amount, "a number of steps, a percentage, epochs or tokens")
+        if not math.isfinite(amount) or amount < 0:
+            raise RampupError("duration", amount, "a finite number >= 0")
+        if self.unit not in ("steps", "percent", "epochs", "tokens"):
+            raise RampupError("duration unit", self.unit, "one of 'steps', 'percent', 'epochs', 'tokens'")
+        if self.unit == "steps" and not float(amount).is_integer():
+            raise RampupError(
+                "duration", amount, "a whole number of steps", hint="use a percentage like 5% for a fraction"
+            )
+        if self.unit == "percent" and amount > 100:
+            raise RampupError("duration", f"{format_number(amount)}%", "a percentage between 0% and 100%")
+        object.__setattr__(self, "amount", float(amount))
+
+    @classmethod
+    def parse(cls, text: str | int | float | Duration, field: str = "duration") -> Duration:
+        """Read ``100``, ``5%``, ``2ep``, ``2.5ep``, ``375Mtok`` (or an int, or a Duration)."""
+        if isinstance(text, Duration):
+            return text
+        if isinstance(text, bool):
+            raise RampupError(field, text, "a duration such as 100, 5%, 2ep or 375Mtok")
+        if isinstance(text, (int, float)):
+            return cls(text, "steps")
+        if not isinstance(text, str):
+            raise RampupError(field, text, "a duration such as 100, 5%, 2ep or 375Mtok")
+        match = _DURATION_RE.match(text.strip())
+        if match is None:
+            raise RampupError(field, text, "a duration such as 100, 5%, 2ep or 375Mtok")
+        number = float(match.group(1))
+        suffix = match.group(2)
+        if suffix is None:
+            return cls(number, "steps")
+        if suffix == "%":
+            return cls(number, "percent")
+        if suffix == "ep":
+            return cls(number, "epochs")
+        scale = _TOKEN_SUFFIXES.get(match.group(3) or "", 1.0)
+        return cls(number * scale, "tokens")
+
+    @property
+    def is_relative(self) -> bool:
+        """True unless the duration is a plain number of steps."""
+        return self.unit != "steps"
+
+    def __str__(self) -> str:
+        if self.unit == "steps":
+            return format_number(self.amount)
+        if self.unit == "percent":
+            return f"{format_number(self.amount)}%"
+        if self.unit == "epochs":
+            return f"{format_number(self.amount)}ep"
+        for suffix in ("T", "B", "M", "K"):
+            scale = _TOKEN_SUFFIXES[suffix]
+            scaled = self.amount / scale
+            if self.amount >= scale and scaled.is_integer() and scaled * scale == self.amount:
+                return f"{int(scaled)}{suffix}tok"
+        return f"{format_number(self.amount)}tok"
+
+    def to_steps(self, context: ResolveContext, field: str = "duration") -> int:
+        """The number of optimizer steps this duration lasts in ``context`` (rounded up)."""
+        if self.unit == "steps":
+            return int(self.amount)
+        if self.unit == "percent":
+            if context.total_steps is None:
+                raise RampupError(
+                    "total_steps",
+                    None,
+                    "a positive number of steps",
+                    hint=f"{field} is {self}, a share of the total: pass total_steps (--total-steps N)",
+                )
+            return ceil_steps(context.total_steps * self.amount / 100.0)
+        if self.unit == "epochs":
+            if context.steps_per_epoch is None:
+                raise RampupError(
+                    "steps_per_epoch",
+                    None,
+                    "a positive number of optimizer steps per epoch",
+                    hint=f"{field} is {self}: pass steps_per_epoch (--steps-per-epoch K)",
+                )
+            return ceil_steps(self.amount * context.steps_per_epoch)
+        if context.tokens_per_step is None:
+            raise RampupError(
+                "tokens_per_step",
+                None,
+                "a positive number of tokens per optimizer step",
+                hint=f"{field} is {self}: pass tokens_per_step (--tokens-per-step K), e.g. batch size x sequence length",
+            )
+        return ceil_steps(self.amount / context.tokens_per_step)

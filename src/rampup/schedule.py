@@ -1,0 +1,651 @@
+"""Schedules: a sequence of phases, resolved against the run, evaluated at any step.
+
+A schedule is a pure function ``step -> multiplier`` of the peak learning rate
+(DESIGN.md). ``step`` is the number of optimizer updates already done, counted
+from 0, and ``schedule(step)`` is the multiplier for the next update, so a
+linear warmup over W steps gives ``schedule(0) == from`` and
+``schedule(W) == 1``. After the last phase the value holds.
+
+>>> s = parse("linear(5%) -> cosine(to=0.1)").resolve(total_steps=1000)
+>>> str(s), s(0), s(50), s(1000)
+('linear(50) -> cosine(950, to=0.1)', 0.0, 1.0, 0.1)
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup.curves import (
+    DECAY_CURVES,
+    SCALAR,
+    WARMUP_CURVES,
+    Curve,
+    Param,
+    Role,
+    Segment,
+    curve_for,
+)
+from rampup.durations import Duration, ResolveContext, format_number
+from rampup.errors import RampupError
+
+__all__ = ["Phase", "Schedule", "ParamValue", "parse", "as_schedule", "phase_params"]
+
+ParamValue: TypeAlias = "float | bool | Duration | tuple[Duration, ...] | None"
+
+#: inverse-sqrt's timescale when there is no warmup (Hugging Face's default)
+DEFAULT_TIMESCALE = 10_000
+
+
+def _fraction(x: float) -> str | None:
+    return None if 0 <= x <= 1 else "a fraction of the peak between 0 and 1"
+
+
+_FROM = Param("from", "float", 0.0, _fraction, "where the warmup starts, as a fraction of the peak")
+_TO = Param("to", "float", 0.0, _fraction, "where the decay ends, as a fraction of the peak")
+_MIN = Param("min", "duration", None, None, "the phase lasts at least this long")
+_MAX = Param("max", "duration", None, None, "the phase lasts at most this long")
+
+
+def phase_params(curve: Curve) -> tuple[Param, ...]:
+    """Every keyword a phase of this curve accepts, in canonical order."""
+    extra: tuple[Param, ...]
+    if curve.role == "warmup":
+        extra = (_FROM,)
+    elif curve.name == "constant":
+        extra = ()
+    else:
+        extra = (_TO,)
+    clamps = () if curve.derives_length else (_MIN, _MAX)
+    return curve.params + extra + clamps
+
+
+def _names(curves: Mapping[str, Curve]) -> str:
+    return ", ".join(sorted(curves))
+
+
+def _coerce(param: Param, raw: Any, field_name: str) -> ParamValue:
+    """Check and convert one parameter value (from text, a dict or Python)."""
+    if param.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise RampupError(field_name, raw, "true or false")
+    if param.kind == "float":
+        value: Any = raw
+        if isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise RampupError(field_name, raw, f"a number ({param.doc})") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise RampupError(field_name, raw, f"a finite number ({param.doc})")
+        problem = param.check(float(value)) if param.check else None
+        if problem:
+            raise RampupError(field_name, raw, problem)
+        return float(value)
+    if param.kind == "duration":
+        duration = Duration.parse(raw, field_name)
+        if param.check and param.check(duration.amount):
+            raise RampupError(field_name, str(duration), "a duration > 0")
+        return duration
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, Iterable):
+        raise RampupError(field_name, raw, "a list of durations such as [30ep, 60ep, 80ep]")
+    items = tuple(Duration.parse(item, field_name) for item in raw)
+    if not items:
+        raise RampupError(field_name, list(raw), "at least one milestone")
+    return items
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase: a curve, its length (None: open, takes what remains) and its parameters.
+
+    ``params`` holds only the parameters that differ from their defaults, in
+    canonical order, so that equal phases compare equal however they were written.
+    Build one with :meth:`Phase.of`.
+    """
+
+    curve: str
+    length: Duration | None = None
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, curve: str, length: Duration | str | int | None = None, **params: Any) -> Phase:
+        """``Phase.of("linear", "5%", from_=0.1)`` (``from_`` stands for ``from``)."""
+        if "from_" in params:
+            params["from"] = params.pop("from_")
+        duration = None if length is None else Duration.parse(length, f"{curve}: length")
+        return cls(curve, duration, tuple(params.items()))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for key, value in self.params:
+            if key == name:
+                return value
+        return default
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(key for key, _ in self.params)
+
+    def __str__(self) -> str:
+        args = [] if self.length is None else [str(self.length)]
+        for key, value in self.params:
+            args.append(f"{key}={_format_value(value)}")
+        return f"{self.curve}({', '.join(args)})" if args else self.curve
+
+
+def _format_value(value: ParamValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(item) for item in value) + "]"
+    assert isinstance(value, (int, float))
+    return format_number(value)
+
+
+def infer_roles(phases: Sequence[tuple[str, Iterable[str]]]) -> list[Role]:
+    """Which phase is a warmup: the rule that makes ``linear(5%) -> cosine`` read as it should.
+
+    Only the first phase can be a warmup. It is one when its curve exists only as a
+    warmup (``untuned-linear``, ``radam``), when it has ``from=``, or when more
+    phases follow and its curve is a warmup shape other than ``constant`` (a flat
+    start at 0 is the stable phase, not a warmup: write ``constant(N, from=0.1)``
+    for Goyal et al.'s constant warmup). A phase with ``to=`` is always a decay.
+    """
+    roles: list[Role] = []
+    for index, (name, keys) in enumerate(phases):
+        keys = set(keys)
+        in_warmup, in_decay = name in WARMUP_CURVES, name in DECAY_CURVES
+        role: Role
+        if index > 0 or "to" in keys or not in_warmup:
+            role = "decay"
+        elif "from" in keys or not in_decay:
+            role = "warmup"
+        else:
+            role = "warmup" if len(phases) > 1 and name != "constant" else "decay"
+        roles.append(role)
+    return roles
+
+
+def normalize_phase(
+    index: int, curve_name: str, length: Any, raw_params: Sequence[tuple[str, Any]], role: Role
+) -> Phase:
+    """Validate one phase and put it in canonical form; errors name the phase and field."""
+    label = f"phase {index + 1} ({curve_name})"
+    curve = curve_for(curve_name, role)
+    if curve is None:
+        if role == "decay" and curve_name in WARMUP_CURVES:
+            raise RampupError(
+                f"phase {index + 1}",
+                curve_name,
+                "a decay curve here: only the first phase can be a warmup",
+                hint=f"decay curves are {_names(DECAY_CURVES)}",
+            )
+        raise RampupError(
+            f"phase {index + 1}",
+            curve_name,
+            f"a curve name: warmups {_names(WARMUP_CURVES)}; decays {_names(DECAY_CURVES)}",
+        )
+    duration: Duration | None = None
+    if length is not None:
+        if curve.derives_length:
+            raise RampupError(
+                f"{label}: length",
+                str(length),
+                "no length: this curve takes its length from beta2",
+                hint=f"remove it, or write linear({length}) for a tuned warmup",
+            )
+        duration = Duration.parse(length, f"{label}: length")
+    allowed = {param.name: param for param in phase_params(curve)}
+    given: dict[str, ParamValue] = {}
+    for key, raw in raw_params:
+        if key in given:
+            raise RampupError(f"{label}: {key}", raw, "each parameter once")
+        if key not in allowed:
+            valid = ", ".join(allowed) or "none"
+            if key == "from" and role == "decay":
+                expected = "no 'from': only a warmup (the first phase) starts from a value"
+            elif key == "to" and role == "warmup":
+                expected = "no 'to': a warmup always ends at the peak (1)"
+            else:
+                expected = f"one of its parameters ({valid})"
+            raise RampupError(f"{label}: parameter", key, expected)
+        given[key] = _coerce(allowed[key], raw, f"{label}: {key}")
+    _check_combinations(label, curve, duration, given)
+    params = tuple(
+        (param.name, given[param.name])
+        for param in phase_params(curve)
+        if param.name in given and given[param.name] != param.default
+    )
+    return Phase(curve_name, duration, params)
+
+
+def _check_combinations(label: str, curve: Curve, length: Duration | None, given: Mapping[str, Any]) -> None:
+    if curve.name == "step" and curve.role == "decay":
+        if ("every" in given) == ("at" in given):
+            raise RampupError(
+                label, "every and at" if "every" in given else "neither", "exactly one of every=D or at=[...]"
+            )
+    if curve.name == "cosine-restarts":
+        if given.get("cycles") is not None and given.get("period") is not None:
+            raise RampupError(label, "cycles and period", "one of cycles=N or period=D")
+        if given.get("mult", 1.0) != 1.0 and given.get("period") is None:
+            raise RampupError(f"{label}: mult", given["mult"], "mult only with period=D")
+    if curve.name == "exponential" and curve.role == "decay":
+        if given.get("gamma") is None:
+            if given.get("to", 0.0) <= 0:
+                raise RampupError(
+                    label,
+                    "exponential without gamma or to",
+                    "gamma=G (the factor per `every` steps) or to=T > 0 (the value to reach at the end)",
+                )
+            if "every" in given or "staircase" in given:
+                raise RampupError(label, "every/staircase without gamma", "gamma=G with every and staircase")
+    low, high = given.get("min"), given.get("max")
+    if isinstance(low, Duration) and isinstance(high, Duration) and low.unit == high.unit and low.amount > high.amount:
+        raise RampupError(f"{label}: min", str(low), f"at most max ({high})")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A schedule compiled for evaluation."""
+
+    segments: tuple[Segment, ...]
+    starts: tuple[float, ...]
+    end: float
+    final: float
+    spans: tuple[tuple[int, int, float], ...]  # (phase index, start step, length) for every phase
+    roles: tuple[Role, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A learning-rate schedule: phases, and what relative lengths are resolved against.
+
+    Build one with :func:`parse`, :meth:`from_dict`, a preset, or from phases.
+    Call it with a step for the multiplier of the peak rate; :meth:`values` does
+    a whole array of steps at once.
+    """
+
+    phases: tuple[Phase, ...]
+    context: ResolveContext = field(default=ResolveContext(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        phases = tuple(self.phases)
+        if not phases:
+            raise RampupError("phases", [], "at least one phase, e.g. 'linear(5%) -> cosine'")
+        for phase in phases:
+            if not isinstance(phase, Phase):
+                raise RampupError("phases", phase, "Phase objects (use parse() for text)")
+        roles = infer_roles([(phase.curve, phase.keys()) for phase in phases])
+        normalized = tuple(
+            normalize_phase(i, phase.curve, phase.length, phase.params, role)
+            for i, (phase, role) in enumerate(zip(phases, roles, strict=True))
+        )
+        object.__setattr__(self, "phases", normalized)
+        _check_context(self.context)
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def parse(cls, text: str) -> Schedule:
+        """Read spec text such as ``"linear(5%) -> cosine(to=0.1)"``."""
+        from rampup.spec import parse_spec
+
+        return parse_spec(text)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
+        """The dict form: ``{"phases": [{"curve": "linear", "length": "5%"}, {"curve": "cosine"}]}``."""
+        from rampup.spec import schedule_from_dict
+
+        return schedule_from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict form (for JSON, YAML or TOML); :meth:`from_dict` reads it back."""
+        from rampup.spec import schedule_to_dict
+
+        return schedule_to_dict(self)
+
+    def resolve(
+        self,
+        total_steps: int | None = None,
+        *,
+        steps_per_epoch: float | None = None,
+        tokens_per_step: float | None = None,
+    ) -> Schedule:
+        """The same schedule with every length in steps, for a run of ``total_steps`` updates.
+
+        Percentages need ``total_steps``, epochs ``steps_per_epoch``, tokens
+        ``tokens_per_step``; the one phase without a length takes what remains.
+        """
+        context = ResolveContext(
+            total_steps=self.context.total_steps if total_steps is None else total_steps,
+            steps_per_epoch=self.context.steps_per_epoch if steps_per_epoch is None else steps_per_epoch,
+            tokens_per_step=self.context.tokens_per_step if tokens_per_step is None else tokens_per_step,
+        )
+        _check_context(context)
+        plan = _compile(self.phases, context)
+        phases = []
+        for (index, _, length), phase, role in zip(plan.spans, self.phases, plan.roles, strict=True):
+            curve = curve_for(phase.curve, role)
+            assert curve is not None
+            new_length = None if (curve.derives_length or math.isinf(length)) else Duration(length)
+            params = []
+            for key, value in phase.params:
+                if key in ("min", "max"):
+                    continue
+                if isinstance(value, Duration):
+                    value = Duration(value.to_steps(context, f"phase {index + 1}: {key}"))
+                elif isinstance(value, tuple):
+                    value = tuple(Duration(item.to_steps(context, f"phase {index + 1}: {key}")) for item in value)
+                params.append((key, value))
+            phases.append(Phase(phase.curve, new_length, tuple(params)))
+        resolved_context = ResolveContext(total_steps=context.total_steps)
+        return Schedule(tuple(phases), resolved_context)
+
+    # ------------------------------------------------------------------ evaluation
+
+    @cached_property
+    def _plan(self) -> _Plan:
+        return _compile(self.phases, self.context)
+
+    def __call__(self, step: float) -> float:
+        """The multiplier of the peak rate for the update after ``step`` updates."""
+        if isinstance(step, bool) or not isinstance(step, (int, float, np.integer, np.floating)):
+            raise RampupError("step", step, "a number of optimizer steps >= 0")
+        if not (step >= 0 and math.isfinite(step)):
+            raise RampupError("step", step, "a finite number of optimizer steps >= 0")
+        plan = self._plan
+        if step >= plan.end:
+            return plan.final
+        seg = plan.segments[bisect_right(plan.starts, step) - 1]
+        return float(seg.curve.formula(SCALAR, step - seg.start, seg))
+
+    def values(self, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The multipliers at many steps at once (NumPy, float64); equals calling one by one."""
+        array = np.asarray(steps, dtype=np.float64)
+        flat = array.reshape(-1)
+        if flat.size and not (np.isfinite(flat).all() and flat.min() >= 0):
+            bad = flat[~(np.isfinite(flat) & (flat >= 0))][0]
+            raise RampupError("steps", float(bad), "finite numbers of optimizer steps >= 0")
+        plan = self._plan
+        out = np.empty_like(flat)
+        bounds = [*plan.starts, plan.end]
+        if flat.size < 2 or bool((flat[1:] >= flat[:-1]).all()):
+            cuts = np.searchsorted(flat, bounds, side="left")
+            out[: cuts[0]] = plan.final  # only reachable when there are no segments
+            for seg, lo, hi in zip(plan.segments, cuts[:-1], cuts[1:], strict=True):
+                if hi > lo:
+                    out[lo:hi] = seg.curve.formula(np, flat[lo:hi] - seg.start, seg)
+            out[cuts[-1] :] = plan.final
+        else:
+            where = np.searchsorted(np.asarray(bounds), flat, side="right") - 1
+            out[:] = plan.final
+            for index, seg in enumerate(plan.segments):
+                mask = where == index
+                if mask.any():
+                    out[mask] = seg.curve.formula(np, flat[mask] - seg.start, seg)
+        return out.reshape(array.shape)
+
+    def evaluate(self, steps: Any, xp: Any) -> Any:
+        """The multipliers for an array of ``xp`` (``jax.numpy``, ``keras.ops``, NumPy), branch-free.
+
+        Made for tracing (``jax.jit``, Keras graphs): no Python ``if`` looks at a
+        value of ``steps``. Each phase is evaluated on clipped steps and the
+        right one chosen with ``xp.where``.
+        """
+        plan = self._plan
+        segments = plan.segments
+        if segments and math.isinf(segments[-1].length):
+            last = segments[-1]
+            out = last.curve.formula(xp, xp.maximum(steps - last.start, 0.0), last)
+            segments = segments[:-1]
+        else:
+            out = 0.0 * steps + plan.final
+        for seg in reversed(segments):
+            t = xp.minimum(xp.maximum(steps - seg.start, 0.0), seg.length)
+            out = xp.where(steps < seg.end, seg.curve.formula(xp, t, seg), out)
+        return out
+
+    # ------------------------------------------------------------------ introspection
+
+    @property
+    def warmup_steps(self) -> int:
+        """The step at which the warmup ends (0 without a warmup)."""
+        plan = self._plan
+        if plan.roles[0] != "warmup":
+            return 0
+        return plan.spans[0][2]  # type: ignore[return-value]
+
+    @property
+    def total_steps(self) -> int | None:
+        """The run's length: the total it was resolved with, else the sum of the phases (None if open-ended)."""
+        if self.context.total_steps is not None:
+            return self.context.total_steps
+        end = self._plan.end
+        return None if math.isinf(end) else int(end)
+
+    @property
+    def peak(self) -> float:
+        """The largest multiplier the schedule reaches (1 for every schedule with a warmup or a decay from the peak)."""
+        plan = self._plan
+        candidates = [plan.final] + [seg.a for seg in plan.segments] + [seg.end_value() for seg in plan.segments]
+        if plan.roles[0] == "warmup":
+            candidates.append(1.0)
+        return max(candidates)
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """``"warmup"`` or ``"decay"`` for each phase."""
+        return self._plan.roles
+
+    def spans(self) -> list[tuple[Phase, int, float]]:
+        """Each phase with its start step and length in steps (``inf`` for an open-ended last phase)."""
+        return [(self.phases[i], start, length) for i, start, length in self._plan.spans]
+
+    def final_value(self) -> float:
+        """The value held after the last phase."""
+        return self._plan.final
+
+    def describe(self) -> str:
+        """The schedule in plain words."""
+        from rampup.spec import describe
+
+        return describe(self)
+
+    def __str__(self) -> str:
+        return " -> ".join(str(phase) for phase in self.phases)
+
+
+def _check_context(context: ResolveContext) -> None:
+    total = context.total_steps
+    if total is not None and (isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total <= 0):
+        raise RampupError("total_steps", total, "a whole number of optimizer steps > 0")
+    for name in ("steps_per_epoch", "tokens_per_step"):
+        value = getattr(context, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+        ):
+            raise RampupError(name, value, "a number > 0")
+
+
+def _phase_length(index: int, phase: Phase, curve: Curve, params: Mapping[str, Any], context: ResolveContext) -> int:
+    label = f"phase {index + 1} ({phase.curve}) length"
+    if curve.derives_length:
+        return curve.derived_length(params)
+    assert phase.length is not None
+    return phase.length.to_steps(context, label)
+
+
+def _clamp(index: int, phase: Phase, length: int, context: ResolveContext) -> int:
+    low, high = phase.get("min"), phase.get("max")
+    if isinstance(low, Duration):
+        length = max(length, low.to_steps(context, f"phase {index + 1} ({phase.curve}) min"))
+    if isinstance(high, Duration):
+        length = min(length, high.to_steps(context, f"phase {index + 1} ({phase.curve}) max"))
+    return length
+
+
+def _defaults(curve: Curve, phase: Phase) -> dict[str, Any]:
+    params = {param.name: param.default for param in phase_params(curve)}
+    params.update(dict(phase.params))
+    return params
+
+
+def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
+    roles = tuple(infer_roles([(phase.curve, phase.keys()) for phase in phases]))
+    curves = [curve_for(phase.curve, role) for phase, role in zip(phases, roles, strict=True)]
+    raw = [_defaults(curve, phase) for curve, phase in zip(curves, phases, strict=True) if curve is not None]
+    lengths: list[float | None] = []
+    open_index: int | None = None
+    for index, (phase, curve, params) in enumerate(zip(phases, curves, raw, strict=True)):
+        assert curve is not None
+        if phase.length is None and not curve.derives_length:
+            if open_index is not None:
+                raise RampupError(
+                    f"phase {index + 1} ({phase.curve}) length",
+                    None,
+                    "a length: only one phase may leave its length open",
+                    hint=f"phase {open_index + 1} ({phases[open_index].curve}) already takes what remains",
+                )
+            open_index = index
+            lengths.append(None)
+        else:
+            lengths.append(_clamp(index, phase, _phase_length(index, phase, curve, params, context), context))
+    fixed = sum(length for length in lengths if length is not None)
+    total = context.total_steps
+    if open_index is not None:
+        phase, curve = phases[open_index], curves[open_index]
+        assert curve is not None
+        if total is not None:
+            if fixed > total:
+                raise RampupError(
+                    "total_steps",
+                    total,
+                    f"at least {fixed:g} steps: the phases with a length already take {fixed:g}",
+                    hint="shorten them or train longer",
+                )
+            lengths[open_index] = _clamp(open_index, phase, int(total - fixed), context)
+        elif open_index == len(phases) - 1 and curve.can_be_open(raw[open_index]):
+            lengths[open_index] = math.inf
+        else:
+            raise RampupError(
+                "total_steps",
+                None,
+                "a positive number of steps",
+                hint=(
+                    f"phase {open_index + 1} ({phase.curve}) has no length and takes what remains of the total: "
+                    f"pass total_steps (--total-steps N) or give it a length, e.g. {phase.curve}(1000)"
+                ),
+            )
+    elif total is not None and fixed > total:
+        raise RampupError(
+            "total_steps",
+            total,
+            f"at least {fixed:g} steps: the phases add up to {fixed:g}",
+            hint="shorten the phases or train longer",
+        )
+    warmup_length = lengths[0] if roles[0] == "warmup" else 0
+    segments: list[Segment] = []
+    spans: list[tuple[int, int, float]] = []
+    start_step = 0.0
+    value = raw[0].get("from", 0.0) if roles[0] == "warmup" else 1.0
+    for index, (phase, curve, params, length) in enumerate(zip(phases, curves, raw, lengths, strict=True)):
+        assert curve is not None and length is not None
+        resolved = _resolve_params(index, phase, curve, params, context, start_step, warmup_length)
+        target = 1.0 if curve.role == "warmup" else resolved.get("to", value)
+        if curve.name == "exponential" and curve.role == "decay" and resolved["gamma"] is None:
+            if value <= 0 or math.isinf(length):
+                raise RampupError(
+                    f"phase {index + 1} (exponential)",
+                    "no gamma",
+                    "gamma=G: decaying to `to` needs a start above 0 and a length",
+                )
+        spans.append((index, int(start_step), length))
+        if length > 0:
+            seg = Segment(curve, start_step, length, value, target, resolved)
+            segments.append(seg)
+            value = seg.end_value() if not math.isinf(length) else value
+            start_step += length
+        else:
+            value = target if curve.role == "warmup" else value
+    end = start_step
+    return _Plan(
+        segments=tuple(segments),
+        starts=tuple(seg.start for seg in segments),
+        end=end,
+        final=float(value),
+        spans=tuple(spans),
+        roles=roles,
+    )
+
+
+def _resolve_params(
+    index: int,
+    phase: Phase,
+    curve: Curve,
+    params: Mapping[str, Any],
+    context: ResolveContext,
+    start_step: float,
+    warmup_length: float | None,
+) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    label = f"phase {index + 1} ({phase.curve})"
+    for key, value in params.items():
+        if key in ("min", "max"):
+            continue
+        if isinstance(value, Duration):
+            steps = value.to_steps(context, f"{label}: {key}")
+            if steps <= 0:
+                raise RampupError(f"{label}: {key}", str(value), "at least 1 step once resolved")
+            value = float(steps)
+        elif isinstance(value, tuple):
+            milestones = [float(item.to_steps(context, f"{label}: {key}")) for item in value]
+            for before, after in zip(milestones, milestones[1:], strict=False):
+                if after <= before:
+                    raise RampupError(f"{label}: {key}", _format_value(params[key]), "increasing milestones")
+            if milestones and milestones[0] < start_step:
+                raise RampupError(
+                    f"{label}: {key}",
+                    _format_value(params[key]),
+                    f"milestones from step {int(start_step)} on, where this phase starts",
+                    hint="milestones count from the start of training, warmup included",
+                )
+            value = tuple(milestones)
+        resolved[key] = value
+    if curve.name == "inverse-sqrt" and resolved.get("timescale") is None:
+        resolved["timescale"] = float(warmup_length) if warmup_length else float(DEFAULT_TIMESCALE)
+    return resolved
+
+
+def parse(text: str) -> Schedule:
+    """Read spec text: ``parse("linear(5%) -> cosine(to=0.1)")``. See :mod:`rampup.spec`."""
+    return Schedule.parse(text)
+
+
+def as_schedule(schedule: Schedule | str | Mapping[str, Any]) -> Schedule:
+    """A schedule from a Schedule, spec text, a preset name or the dict form."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str):
+        from rampup.presets import ALIASES, PRESETS
+
+        key = schedule.strip().lower()
+        key = ALIASES.get(key, key)
+        if key in PRESETS:
+            return PRESETS[key].schedule
+        return Schedule.parse(schedule)
+    if isinstance(schedule, Mapping):
+        return Schedule.from_dict(schedule)
+    raise RampupError("schedule", schedule, "a Schedule, spec text such as 'linear(5%) -> cosine', a preset or a dict")
