@@ -20,14 +20,14 @@ from rampup.schedule import Phase, Schedule, as_schedule, parse
 __version__ = "0.1.0"
 
 __all__ = [
-    "Duration",
     "PRESETS",
+    "Duration",
     "Phase",
     "Preset",
     "RampupError",
     "Schedule",
+    "__version__",
     "as_schedule",
     "parse",
     "preset",
-    "__version__",
 ]

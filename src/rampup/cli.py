@@ -46,9 +46,7 @@ def resolve_spec(
     tokens_per_step: float | None = None,
 ) -> Schedule:
     """Spec text or preset name, resolved with what the command line was given."""
-    return as_schedule(spec).resolve(
-        total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step
-    )
+    return as_schedule(spec).resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
 
 
 def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> list[int]:
@@ -75,7 +73,7 @@ def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> lis
         every = max(1, total // 20)
     if every <= 0:
         raise RampupError("--every", every, "a whole number of steps > 0")
-    return list(range(0, total, every)) + [total]
+    return [*range(0, total, every), total]
 
 
 @app.command()
@@ -133,7 +131,7 @@ def show(
     typer.echo("phases:")
     for (phase, start, length), role in zip(schedule.spans(), schedule.roles, strict=True):
         end = "end" if length == float("inf") else f"{start + length:g}"
-        first = schedule(start) if length > 0 else schedule(start)
+        first = schedule(start)
         line = f"  {role:<6}  steps {start:>7g} - {end:<7}  {phase}"
         if peak_lr is not None:
             line += f"   (lr {peak_lr * first:.4g} at step {start})"
@@ -169,9 +167,6 @@ def main(argv: list[str] | None = None) -> Any:
         message = " ".join(error.format_message().split())
         typer.echo(f"error: {message} (see rampup --help)", err=True)
         sys.exit(2)
-    except click_exceptions.Abort:
-        typer.echo("error: aborted", err=True)
-        sys.exit(130)
     except click_exceptions.ClickException as error:
         typer.echo(f"error: {' '.join(error.format_message().split())}", err=True)
         sys.exit(2)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 __all__ = [
-    "Role",
-    "Param",
-    "Segment",
-    "Curve",
+    "DECAY_CURVES",
     "SCALAR",
     "WARMUP_CURVES",
-    "DECAY_CURVES",
+    "Curve",
+    "Param",
+    "Role",
+    "Segment",
     "curve_for",
 ]
 
@@ -248,7 +248,8 @@ class UntunedLinearWarmup(Curve):
     derives_length = True
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
-        return round(2.0 / (1.0 - params["beta2"]))
+        beta2: float = params["beta2"]
+        return round(2.0 / (1.0 - beta2))
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         return seg.a + (seg.b - seg.a) * (t / seg.length)
@@ -271,7 +272,8 @@ class UntunedExponentialWarmup(Curve):
     jumps = True
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
-        return round(5.0 / (1.0 - params["beta2"]))
+        beta2: float = params["beta2"]
+        return round(5.0 / (1.0 - beta2))
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         return seg.a + (seg.b - seg.a) * (1.0 - xp.exp(-(1.0 - seg.params["beta2"]) * t))
@@ -308,7 +310,8 @@ class RAdamWarmup(Curve):
     derives_length = True
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
-        return round(2.0 / (1.0 - params["beta2"]))
+        beta2: float = params["beta2"]
+        return round(2.0 / (1.0 - beta2))
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         beta2 = seg.params["beta2"]

@@ -16,7 +16,7 @@ from typing import Literal
 
 from rampup.errors import RampupError
 
-__all__ = ["Duration", "Unit", "ResolveContext", "format_number", "ceil_steps"]
+__all__ = ["Duration", "ResolveContext", "Unit", "ceil_steps", "format_number"]
 
 Unit = Literal["steps", "percent", "epochs", "tokens"]
 
@@ -37,7 +37,7 @@ def ceil_steps(x: float) -> int:
     nearest = round(x)
     if abs(x - nearest) <= 1e-9 * max(1.0, abs(x)):
         return int(nearest)
-    return int(math.ceil(x))
+    return math.ceil(x)
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,15 @@ class Duration:
             return text
         if isinstance(text, bool):
             raise RampupError(field, text, "a duration such as 100, 5%, 2ep or 375Mtok")
+        try:
+            return cls._parse(text, field)
+        except RampupError as error:  # name the caller's field (the phase), not just "duration"
+            if error.field != "duration" or field == "duration":
+                raise
+            raise RampupError(field, error.value, error.expected, hint=error.hint) from None
+
+    @classmethod
+    def _parse(cls, text: str | int | float, field: str) -> Duration:
         if isinstance(text, (int, float)):
             return cls(text, "steps")
         if not isinstance(text, str):
@@ -147,6 +156,6 @@ class Duration:
                 "tokens_per_step",
                 None,
                 "a positive number of tokens per optimizer step",
-                hint=f"{field} is {self}: pass tokens_per_step (--tokens-per-step K), e.g. batch size x sequence length",
+                hint=f"{field} is {self}: pass tokens_per_step (--tokens-per-step K), e.g. batch x sequence length",
             )
         return ceil_steps(self.amount / context.tokens_per_step)

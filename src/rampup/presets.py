@@ -13,7 +13,7 @@ from functools import cached_property
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
-__all__ = ["Preset", "PRESETS", "ALIASES", "preset", "vaswani", "goyal"]
+__all__ = ["ALIASES", "PRESETS", "Preset", "goyal", "preset", "vaswani"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _derived(curve: str) -> bool:
 
 
 def vaswani(d_model: int = 512, warmup_steps: int = 4000) -> Preset:
-    """"Attention Is All You Need" (Vaswani et al. 2017, eq. 3).
+    """ "Attention Is All You Need" (Vaswani et al. 2017, eq. 3).
 
     ``lr = d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)``: linear for
     ``warmup`` steps to ``d_model ** -0.5 * warmup ** -0.5`` (6.99e-4 for d_model 512,
@@ -166,4 +166,3 @@ def preset(name: str) -> Preset:
     if key not in PRESETS:
         raise RampupError("preset", name, f"one of {', '.join(sorted(PRESETS))}")
     return PRESETS[key]
-

@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -36,7 +37,7 @@ from rampup.curves import (
 from rampup.durations import Duration, ResolveContext, format_number
 from rampup.errors import RampupError
 
-__all__ = ["Phase", "Schedule", "ParamValue", "parse", "as_schedule", "phase_params"]
+__all__ = ["ParamValue", "Phase", "Schedule", "as_schedule", "parse", "phase_params"]
 
 ParamValue: TypeAlias = "float | bool | Duration | tuple[Duration, ...] | None"
 
@@ -231,26 +232,24 @@ def normalize_phase(
 
 
 def _check_combinations(label: str, curve: Curve, length: Duration | None, given: Mapping[str, Any]) -> None:
-    if curve.name == "step" and curve.role == "decay":
-        if ("every" in given) == ("at" in given):
-            raise RampupError(
-                label, "every and at" if "every" in given else "neither", "exactly one of every=D or at=[...]"
-            )
+    if curve.name == "step" and curve.role == "decay" and ("every" in given) == ("at" in given):
+        raise RampupError(
+            label, "every and at" if "every" in given else "neither", "exactly one of every=D or at=[...]"
+        )
     if curve.name == "cosine-restarts":
         if given.get("cycles") is not None and given.get("period") is not None:
             raise RampupError(label, "cycles and period", "one of cycles=N or period=D")
         if given.get("mult", 1.0) != 1.0 and given.get("period") is None:
             raise RampupError(f"{label}: mult", given["mult"], "mult only with period=D")
-    if curve.name == "exponential" and curve.role == "decay":
-        if given.get("gamma") is None:
-            if given.get("to", 0.0) <= 0:
-                raise RampupError(
-                    label,
-                    "exponential without gamma or to",
-                    "gamma=G (the factor per `every` steps) or to=T > 0 (the value to reach at the end)",
-                )
-            if "every" in given or "staircase" in given:
-                raise RampupError(label, "every/staircase without gamma", "gamma=G with every and staircase")
+    if curve.name == "exponential" and curve.role == "decay" and given.get("gamma") is None:
+        if given.get("to", 0.0) <= 0:
+            raise RampupError(
+                label,
+                "exponential without gamma or to",
+                "gamma=G (the factor per `every` steps) or to=T > 0 (the value to reach at the end)",
+            )
+        if "every" in given or "staircase" in given:
+            raise RampupError(label, "every/staircase without gamma", "gamma=G with every and staircase")
     low, high = given.get("min"), given.get("max")
     if isinstance(low, Duration) and isinstance(high, Duration) and low.unit == high.unit and low.amount > high.amount:
         raise RampupError(f"{label}: min", str(low), f"at most max ({high})")
@@ -565,13 +564,17 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
         assert curve is not None and length is not None
         resolved = _resolve_params(index, phase, curve, params, context, start_step, warmup_length)
         target = 1.0 if curve.role == "warmup" else resolved.get("to", value)
-        if curve.name == "exponential" and curve.role == "decay" and resolved["gamma"] is None:
-            if value <= 0 or math.isinf(length):
-                raise RampupError(
-                    f"phase {index + 1} (exponential)",
-                    "no gamma",
-                    "gamma=G: decaying to `to` needs a start above 0 and a length",
-                )
+        if (
+            curve.name == "exponential"
+            and curve.role == "decay"
+            and resolved["gamma"] is None
+            and (value <= 0 or math.isinf(length))
+        ):
+            raise RampupError(
+                f"phase {index + 1} (exponential)",
+                "no gamma",
+                "gamma=G: decaying to `to` needs a start above 0 and a length",
+            )
         spans.append((index, int(start_step), length))
         if length > 0:
             seg = Segment(curve, start_step, length, value, target, resolved)
@@ -612,7 +615,7 @@ def _resolve_params(
             value = float(steps)
         elif isinstance(value, tuple):
             milestones = [float(item.to_steps(context, f"{label}: {key}")) for item in value]
-            for before, after in zip(milestones, milestones[1:], strict=False):
+            for before, after in pairwise(milestones):
                 if after <= before:
                     raise RampupError(f"{label}: {key}", _format_value(params[key]), "increasing milestones")
             if milestones and milestones[0] < start_step:

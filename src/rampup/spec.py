@@ -21,9 +21,9 @@ from typing import Any
 from rampup.curves import DECAY_CURVES, WARMUP_CURVES, curve_for
 from rampup.durations import Duration
 from rampup.errors import RampupError
-from rampup.schedule import ParamValue, Phase, Schedule, infer_roles, normalize_phase
+from rampup.schedule import ParamValue, Schedule, infer_roles, normalize_phase
 
-__all__ = ["parse_spec", "schedule_to_dict", "schedule_from_dict", "describe"]
+__all__ = ["describe", "parse_spec", "schedule_from_dict", "schedule_to_dict"]
 
 _NAME = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
