@@ -38,6 +38,8 @@ class _ScalarMath:
 
     exp = staticmethod(math.exp)
     cos = staticmethod(math.cos)
+    sin = staticmethod(math.sin)
+    expm1 = staticmethod(math.expm1)
     sqrt = staticmethod(math.sqrt)
     log = staticmethod(math.log)
     floor = staticmethod(math.floor)
@@ -178,7 +180,7 @@ class ExponentialWarmup(Curve):
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         rate = seg.params["rate"]
-        return seg.a + (seg.b - seg.a) * (1.0 - xp.exp(-rate * (t / seg.length)))
+        return seg.a - (seg.b - seg.a) * xp.expm1(-rate * (t / seg.length))
 
 
 class CosineWarmup(Curve):
@@ -189,7 +191,7 @@ class CosineWarmup(Curve):
     summary = "cosine warmup"
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * 0.5 * (1.0 - xp.cos(math.pi * (t / seg.length)))
+        return seg.a + (seg.b - seg.a) * xp.sin(0.5 * math.pi * (t / seg.length)) ** 2
 
 
 class PolynomialWarmup(Curve):
@@ -228,7 +230,8 @@ class OneMinusSqrtWarmup(Curve):
     summary = "1-sqrt warmup"
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * (1.0 - xp.sqrt(1.0 - t / seg.length))
+        p = t / seg.length
+        return seg.a + (seg.b - seg.a) * p / (1.0 + xp.sqrt((seg.length - t) / seg.length))
 
 
 _BETA2 = Param("beta2", "float", 0.999, _unit_open, "Adam's second-moment decay")
@@ -276,7 +279,7 @@ class UntunedExponentialWarmup(Curve):
         return round(5.0 / (1.0 - beta2))
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * (1.0 - xp.exp(-(1.0 - seg.params["beta2"]) * t))
+        return seg.a - (seg.b - seg.a) * xp.expm1(-(1.0 - seg.params["beta2"]) * t)
 
 
 def radam_rectification(xp: Any, update: Any, beta2: float) -> Any:
@@ -293,6 +296,15 @@ def radam_rectification(xp: Any, update: Any, beta2: float) -> Any:
     return xp.where(rho > 5.0, xp.sqrt(xp.maximum(ratio, 0.0)), 0.0 * update)
 
 
+def _radam_beta2(x: float) -> str | None:
+    """beta2 in (0, 1) with which the rectification starts (``rho_u > 5``) within the warmup."""
+    if not 0 < x < 1:
+        return _unit_open(x)
+    if 2.0 / (1.0 - x) - 1.0 <= 5.0 or not radam_rectification(SCALAR, round(2.0 / (1.0 - x)) + 1.0, x) > 0:
+        return "a number in [0.73, 1), such as 0.999: below that RAdam's rectification never starts within its warmup"
+    return None
+
+
 class RAdamWarmup(Curve):
     """RAdam's rectification factor as a warmup: ``a + (b - a) * r_{t+1} / r_{L+1}``.
 
@@ -306,7 +318,7 @@ class RAdamWarmup(Curve):
     name = "radam"
     role = "warmup"
     summary = "RAdam-rectification warmup"
-    params = (_BETA2,)
+    params = (Param("beta2", "float", 0.999, _radam_beta2, "Adam's second-moment decay"),)
     derives_length = True
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
@@ -345,7 +357,7 @@ class LinearDecay(Curve):
     summary = "linear decay"
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.b + (seg.a - seg.b) * (1.0 - t / seg.length)
+        return seg.b + (seg.a - seg.b) * ((seg.length - t) / seg.length)
 
 
 class CosineDecay(Curve):
@@ -366,7 +378,10 @@ class CosineDecay(Curve):
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         cycles = seg.params["cycles"]
-        factor = 0.5 * (1.0 + xp.cos(math.pi * cycles * 2.0 * (t / seg.length)))
+        if cycles == 0.5:  # the same value, written to stay exact in float32 near the end
+            factor = xp.sin(0.5 * math.pi * ((seg.length - t) / seg.length)) ** 2
+        else:
+            factor = 0.5 * (1.0 + xp.cos(math.pi * cycles * 2.0 * (t / seg.length)))
         exponent = seg.params["exponent"]
         if exponent != 1.0:
             factor = factor**exponent
@@ -382,7 +397,7 @@ class PolynomialDecay(Curve):
     params = (Param("power", "float", 1.0, _positive, "the exponent of the remaining fraction"),)
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.b + (seg.a - seg.b) * (1.0 - t / seg.length) ** seg.params["power"]
+        return seg.b + (seg.a - seg.b) * ((seg.length - t) / seg.length) ** seg.params["power"]
 
 
 class ExponentialDecay(Curve):
@@ -413,7 +428,8 @@ class ExponentialDecay(Curve):
         periods = t / seg.params["every"]
         if seg.params["staircase"]:
             periods = xp.floor(periods)
-        return xp.maximum(seg.b, seg.a * gamma**periods)
+        # exp(k log gamma) with log gamma in float64: gamma**k in float32 loses k ulps of gamma
+        return xp.maximum(seg.b, seg.a * xp.exp(periods * math.log(gamma)))
 
 
 class InverseSqrtDecay(Curve):
@@ -444,7 +460,8 @@ class OneMinusSqrtDecay(Curve):
     summary = "1-sqrt cooldown"
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.b + (seg.a - seg.b) * (1.0 - xp.sqrt(t / seg.length))
+        remaining = (seg.length - t) / seg.length
+        return seg.b + (seg.a - seg.b) * remaining / (1.0 + xp.sqrt(t / seg.length))
 
 
 class StepDecay(Curve):
