@@ -161,14 +161,15 @@ def infer_roles(phases: Sequence[tuple[str, Iterable[str]]]) -> list[Role]:
     warmup (``untuned-linear``, ``radam``), when it has ``from=``, or when more
     phases follow and its curve is a warmup shape other than ``constant`` (a flat
     start at 0 is the stable phase, not a warmup: write ``constant(N, from=0.1)``
-    for Goyal et al.'s constant warmup). A phase with ``to=`` is always a decay.
+    for Goyal et al.'s constant warmup). A phase with ``to=`` is a decay, unless its curve
+    exists only as a warmup (then the warmup's check rejects ``to=`` by name).
     """
     roles: list[Role] = []
     for index, (name, keys) in enumerate(phases):
         keys = set(keys)
         in_warmup, in_decay = name in WARMUP_CURVES, name in DECAY_CURVES
         role: Role
-        if index > 0 or "to" in keys or not in_warmup:
+        if index > 0 or not in_warmup or ("to" in keys and in_decay):
             role = "decay"
         elif "from" in keys or not in_decay:
             role = "warmup"
@@ -178,8 +179,27 @@ def infer_roles(phases: Sequence[tuple[str, Iterable[str]]]) -> list[Role]:
     return roles
 
 
+def _role_keys(index: int, name: str, role: Role, count: int | None) -> set[str]:
+    """The keys that decide a first phase's role (:func:`infer_roles`): kept even at their default.
+
+    ``linear(10, from=0)`` alone is a warmup and ``linear(10, to=0) -> cosine`` starts
+    with a decay; dropping the default-valued key would turn them around.
+    ``count`` is the number of phases (None: not known, keep the key).
+    """
+    if index > 0 or name not in WARMUP_CURVES or name not in DECAY_CURVES:
+        return set()
+    if role == "warmup":
+        return {"from"} if count is None or count == 1 or name == "constant" else set()
+    return {"to"} if count is None or (count > 1 and name != "constant") else set()
+
+
 def normalize_phase(
-    index: int, curve_name: str, length: Any, raw_params: Sequence[tuple[str, Any]], role: Role
+    index: int,
+    curve_name: str,
+    length: Any,
+    raw_params: Sequence[tuple[str, Any]],
+    role: Role,
+    phase_count: int | None = None,
 ) -> Phase:
     """Validate one phase and put it in canonical form; errors name the phase and field."""
     label = f"phase {index + 1} ({curve_name})"
@@ -223,10 +243,11 @@ def normalize_phase(
             raise RampupError(f"{label}: parameter", key, expected)
         given[key] = _coerce(allowed[key], raw, f"{label}: {key}")
     _check_combinations(label, curve, duration, given)
+    keep = _role_keys(index, curve_name, role, phase_count)
     params = tuple(
         (param.name, given[param.name])
         for param in phase_params(curve)
-        if param.name in given and given[param.name] != param.default
+        if param.name in given and (given[param.name] != param.default or param.name in keep)
     )
     return Phase(curve_name, duration, params)
 
@@ -288,7 +309,7 @@ class Schedule:
                 raise RampupError("phases", phase, "Phase objects (use parse() for text)")
         roles = infer_roles([(phase.curve, phase.keys()) for phase in phases])
         normalized = tuple(
-            normalize_phase(i, phase.curve, phase.length, phase.params, role)
+            normalize_phase(i, phase.curve, phase.length, phase.params, role, len(phases))
             for i, (phase, role) in enumerate(zip(phases, roles, strict=True))
         )
         object.__setattr__(self, "phases", normalized)
@@ -372,29 +393,29 @@ class Schedule:
         return float(seg.curve.formula(SCALAR, step - seg.start, seg))
 
     def values(self, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """The multipliers at many steps at once (NumPy, float64); equals calling one by one."""
-        array = np.asarray(steps, dtype=np.float64)
+        """The multipliers at many steps at once (NumPy, float64); equals calling one by one.
+
+        Works through the steps in blocks small enough for the CPU cache, so that
+        the formulas' intermediate arrays never travel to main memory.
+        """
+        array = np.asarray(steps)
+        if array.dtype.kind not in "iuf":
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError):
+                raise RampupError("steps", steps, "numbers of optimizer steps >= 0") from None
         flat = array.reshape(-1)
-        if flat.size and not (np.isfinite(flat).all() and flat.min() >= 0):
-            bad = flat[~(np.isfinite(flat) & (flat >= 0))][0]
-            raise RampupError("steps", float(bad), "finite numbers of optimizer steps >= 0")
+        if flat.size:
+            low, high = flat.min(), flat.max()
+            if not (low >= 0 and np.isfinite(high)):  # min and max propagate NaN
+                as_float = flat.astype(np.float64)
+                bad = as_float[~(np.isfinite(as_float) & (as_float >= 0))][0]
+                raise RampupError("steps", float(bad), "finite numbers of optimizer steps >= 0")
         plan = self._plan
-        out = np.empty_like(flat)
-        bounds = [*plan.starts, plan.end]
-        if flat.size < 2 or bool((flat[1:] >= flat[:-1]).all()):
-            cuts = np.searchsorted(flat, bounds, side="left")
-            out[: cuts[0]] = plan.final  # only reachable when there are no segments
-            for seg, lo, hi in zip(plan.segments, cuts[:-1], cuts[1:], strict=True):
-                if hi > lo:
-                    out[lo:hi] = seg.curve.formula(np, flat[lo:hi] - seg.start, seg)
-            out[cuts[-1] :] = plan.final
-        else:
-            where = np.searchsorted(np.asarray(bounds), flat, side="right") - 1
-            out[:] = plan.final
-            for index, seg in enumerate(plan.segments):
-                mask = where == index
-                if mask.any():
-                    out[mask] = seg.curve.formula(np, flat[mask] - seg.start, seg)
+        out = np.empty(flat.shape, dtype=np.float64)
+        for begin in range(0, flat.size, _BLOCK):
+            block = flat[begin : begin + _BLOCK].astype(np.float64, copy=False)
+            _fill_block(plan, block, out[begin : begin + _BLOCK])
         return out.reshape(array.shape)
 
     def evaluate(self, steps: Any, xp: Any) -> Any:
@@ -446,8 +467,8 @@ class Schedule:
 
     @property
     def roles(self) -> tuple[Role, ...]:
-        """``"warmup"`` or ``"decay"`` for each phase."""
-        return self._plan.roles
+        """``"warmup"`` or ``"decay"`` for each phase (known without resolving the lengths)."""
+        return tuple(infer_roles([(phase.curve, phase.keys()) for phase in self.phases]))
 
     def spans(self) -> list[tuple[Phase, int, float]]:
         """Each phase with its start step and length in steps (``inf`` for an open-ended last phase)."""
@@ -465,6 +486,29 @@ class Schedule:
 
     def __str__(self) -> str:
         return " -> ".join(str(phase) for phase in self.phases)
+
+
+#: steps per block in :meth:`Schedule.values` (a few arrays of it fit in a core's L2 cache)
+_BLOCK = 1 << 14
+
+
+def _fill_block(plan: _Plan, block: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> None:
+    """Evaluate one block of steps into ``out``: by slices when sorted, else by masks."""
+    bounds = [*plan.starts, plan.end]
+    if block.size < 2 or bool((block[1:] >= block[:-1]).all()):
+        cuts = np.searchsorted(block, bounds, side="left")
+        out[: cuts[0]] = plan.final  # only reachable when there are no segments
+        for seg, lo, hi in zip(plan.segments, cuts[:-1], cuts[1:], strict=True):
+            if hi > lo:
+                out[lo:hi] = seg.curve.formula(np, block[lo:hi] - seg.start, seg)
+        out[cuts[-1] :] = plan.final
+        return
+    where = np.searchsorted(np.asarray(bounds), block, side="right") - 1
+    out[:] = plan.final
+    for index, seg in enumerate(plan.segments):
+        mask = where == index
+        if mask.any():
+            out[mask] = seg.curve.formula(np, block[mask] - seg.start, seg)
 
 
 def _check_context(context: ResolveContext) -> None:
