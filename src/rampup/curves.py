@@ -54,6 +54,18 @@ class _ScalarMath:
 SCALAR: Any = _ScalarMath()
 
 
+def whole_periods(xp: Any, t: Any, period: float) -> Any:
+    """``floor(t / period)``, exact at every multiple of ``period`` in any array namespace.
+
+    XLA divides by a constant through its reciprocal, so ``jnp.floor(103.0 / 103)`` is 0 in
+    float64 (and 41, 47, ... fail in float32): a stair would come one step late. One
+    comparison each way puts the count back; NumPy's and Python's division are already exact.
+    """
+    k = xp.floor(t / period)
+    k = k + xp.where((k + 1.0) * period <= t, 1.0, 0.0)
+    return k - xp.where(k * period > t, 1.0, 0.0)
+
+
 def _positive(x: float) -> str | None:
     return None if x > 0 else "a number > 0"
 
@@ -425,9 +437,8 @@ class ExponentialDecay(Curve):
         gamma = seg.params["gamma"]
         if gamma is None:
             return seg.a * xp.exp((t / seg.length) * math.log(seg.b / seg.a))
-        periods = t / seg.params["every"]
-        if seg.params["staircase"]:
-            periods = xp.floor(periods)
+        every = seg.params["every"]
+        periods = whole_periods(xp, t, every) if seg.params["staircase"] else t / every
         # exp(k log gamma) with log gamma in float64: gamma**k in float32 loses k ulps of gamma
         return xp.maximum(seg.b, seg.a * xp.exp(periods * math.log(gamma)))
 
@@ -486,7 +497,7 @@ class StepDecay(Curve):
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         every = seg.params["every"]
         if every is not None:
-            drops = xp.floor(t / every)
+            drops = whole_periods(xp, t, every)
         else:
             drops = 0.0 * t
             for milestone in seg.params["at"]:
@@ -526,9 +537,8 @@ class CosineRestartsDecay(Curve):
             index = xp.floor(position)
             fraction = position - index
         elif mult == 1.0:
-            position = t / period
-            index = xp.floor(position)
-            fraction = position - index
+            index = whole_periods(xp, t, period)
+            fraction = (t - index * period) / period
         else:
             index = xp.floor(xp.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
             first = period * (xp.exp(index * math.log(mult)) - 1.0) / (mult - 1.0)

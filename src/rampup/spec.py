@@ -149,7 +149,7 @@ def parse_spec(text: str) -> Schedule:
     phases = []
     for index, (raw, role) in enumerate(zip(raw_phases, roles, strict=True)):
         try:
-            phases.append(normalize_phase(index, raw.name, raw.length, raw.args, role))
+            phases.append(normalize_phase(index, raw.name, raw.length, raw.args, role, len(raw_phases)))
         except RampupError as error:
             raise RampupError(
                 error.field,
@@ -223,7 +223,7 @@ def schedule_from_dict(data: Mapping[str, Any]) -> Schedule:
         raw_phases.append((curve.strip().lower(), item.get("length"), params))
     roles = infer_roles([(name, [key for key, _ in params]) for name, _, params in raw_phases])
     phases = [
-        normalize_phase(index, name, length, params, role)
+        normalize_phase(index, name, length, params, role, len(raw_phases))
         for index, ((name, length, params), role) in enumerate(zip(raw_phases, roles, strict=True))
     ]
     return Schedule(tuple(phases))
