@@ -12,10 +12,16 @@ Front doors for frameworks live in submodules that import their framework
 only when used: ``rampup.torch`` and others.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from rampup.advisor import recommend
 from rampup.durations import Duration
 from rampup.errors import RampupError
 from rampup.presets import PRESETS, Preset, preset
 from rampup.schedule import Phase, Schedule, as_schedule, parse
+
+if TYPE_CHECKING:
+    from rampup.plot import plot as plot
 
 __version__ = "0.1.0"
 
@@ -30,4 +36,15 @@ __all__ = [
     "as_schedule",
     "parse",
     "preset",
+    "recommend",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``rampup.plot`` is imported on first use, so that ``import rampup`` needs no matplotlib."""
+    if name == "plot":
+        from rampup.plot import plot
+
+        globals()["plot"] = plot  # importing the submodule set ``rampup.plot`` to the module: the function wins
+        return plot
+    raise AttributeError(f"module 'rampup' has no attribute {name!r}")

@@ -152,6 +152,145 @@ def presets() -> None:
         typer.echo(f"    source: {item.source}")
 
 
+@app.command("plot")
+def plot_command(
+    specs: Annotated[
+        list[str] | None, typer.Argument(metavar="SPEC", help="Specs or preset names, drawn on one figure.")
+    ] = None,
+    total_steps: TotalOpt = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Image to write (.png, .svg, .pdf).")] = None,
+    peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Draw learning rates: peak * multiplier.")] = None,
+    log_y: Annotated[bool, typer.Option("--log-y", help="Logarithmic learning-rate axis.")] = False,
+    terminal: Annotated[bool, typer.Option("--terminal", help="Draw in the terminal (an image only with -o).")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No color codes in the terminal plot.")] = False,
+    steps_per_epoch: EpochOpt = None,
+    tokens_per_step: TokensOpt = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the plot.")] = None,
+    dpi: Annotated[int, typer.Option("--dpi", help="Pixels per inch of the 8 x 4.5 inch image.")] = 100,
+) -> None:
+    """Draw schedules: learning rate against step, dashed where each warmup ends. Prints the image's path."""
+    import os
+    import shutil
+
+    if not specs:
+        raise RampupError("SPEC", None, "at least one spec or preset name", hint="e.g. rampup plot bert -n 1000")
+    if dpi <= 0:
+        raise RampupError("--dpi", dpi, "a whole number of pixels per inch > 0")
+    for spec in specs:  # bad input fails here, before matplotlib is imported
+        resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
+    try:
+        from rampup.plot import DEFAULT_OUTPUT, plot, plot_terminal, save_figure
+
+        options: dict[str, Any] = {
+            "peak_lr": peak_lr,
+            "log_y": log_y,
+            "title": title,
+            "steps_per_epoch": steps_per_epoch,
+            "tokens_per_step": tokens_per_step,
+        }
+        if terminal:
+            color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+            width = max(60, min(shutil.get_terminal_size((100, 30)).columns, 160))
+            text = plot_terminal(specs, total_steps, width=width, height=30, color=color, **options)
+            typer.echo(text, color=color)
+        if output is not None or not terminal:
+            import matplotlib
+
+            matplotlib.use("Agg")  # a file, whatever display there is
+            import matplotlib.pyplot as plt
+
+            fig, _ = plot(specs, total_steps, dpi=dpi, **options)
+            try:
+                path = save_figure(fig, output or DEFAULT_OUTPUT, dpi=dpi)
+            finally:
+                plt.close(fig)
+            typer.echo(str(path))
+    except ImportError as error:
+        raise RampupError("rampup plot", "a missing package", "the plot extra", hint=str(error)) from None
+
+
+@app.command("recommend")
+def recommend_command(
+    total_steps: TotalOpt = None,
+    dataset_size: Annotated[int | None, typer.Option("--dataset-size", help="Training examples per epoch.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Examples per device and step.")] = None,
+    grad_accum: Annotated[int, typer.Option("--grad-accum", help="Gradient accumulation steps.")] = 1,
+    num_processes: Annotated[int, typer.Option("--num-processes", help="Data-parallel processes.")] = 1,
+    epochs: Annotated[float | None, typer.Option("--epochs", help="Epochs (with dataset and batch size).")] = None,
+    optimizer: Annotated[str, typer.Option("--optimizer", help="adamw, adam, lamb, radam, lion, sgd...")] = "adamw",
+    beta2: Annotated[float | None, typer.Option("--beta2", help="Adam's beta2 (default 0.999).")] = None,
+    betas: Annotated[str | None, typer.Option("--betas", help="beta1,beta2, e.g. 0.9,0.95.")] = None,
+    regime: Annotated[str | None, typer.Option("--regime", help="lora, qlora, full or pretrain.")] = None,
+    architecture: Annotated[
+        str | None, typer.Option("--architecture", help="post-ln, pre-ln, bert, vit or decoder.")
+    ] = None,
+    base_batch_size: Annotated[int | None, typer.Option("--base-batch-size", help="Batch of --base-lr.")] = None,
+    base_warmup_steps: Annotated[
+        int | None, typer.Option("--base-warmup-steps", help="Warmup tuned at the base batch.")
+    ] = None,
+    peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Peak learning rate, used as is.")] = None,
+    base_lr: Annotated[float | None, typer.Option("--base-lr", help="Rate at the base batch, scaled.")] = None,
+    decay: Annotated[str, typer.Option("--decay", help="After the warmup: linear, cosine(to=0.1)...")] = "linear",
+    max_warmup_share: Annotated[float, typer.Option("--max-warmup-share", help="Cap, share of the run.")] = 0.25,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON.")] = False,
+) -> None:
+    """How many warmup steps: the number, the schedule, the rules that fired and the HF / TRL arguments."""
+    from rampup.advisor import recommend
+
+    pair: tuple[float, float] | None = None
+    if betas is not None:
+        try:
+            first, second = (float(item) for item in betas.split(","))
+        except ValueError:
+            raise RampupError("--betas", betas, "two numbers separated by a comma, e.g. 0.9,0.999") from None
+        pair = (first, second)
+    advice = recommend(
+        total_steps=total_steps,
+        dataset_size=dataset_size,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        num_processes=num_processes,
+        epochs=epochs,
+        optimizer=optimizer,
+        betas=pair,
+        beta2=beta2,
+        regime=regime,
+        architecture=architecture,
+        base_batch_size=base_batch_size,
+        base_warmup_steps=base_warmup_steps,
+        base_lr=base_lr,
+        peak_lr=peak_lr,
+        max_warmup_share=max_warmup_share,
+        decay=decay,
+    )
+    typer.echo(advice.to_json() if as_json else advice.explain())
+
+
+@app.command("export")
+def export_command(
+    spec: SpecArg,
+    to: Annotated[str, typer.Option("--to", help="torch, hf, trl, lightning, optax or keras.")],
+    total_steps: TotalOpt = None,
+    peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Peak learning rate (default: preset's)")] = None,
+    steps_per_epoch: EpochOpt = None,
+    tokens_per_step: TokensOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="hf/trl: fail unless a built-in is exact.")] = False,
+) -> None:
+    """Ready-to-paste Python that runs the schedule in a framework, with the same rates as `rampup values`."""
+    from rampup.export import export
+
+    code = export(
+        spec,
+        to,
+        total_steps=total_steps,
+        peak_lr=peak_lr,
+        steps_per_epoch=steps_per_epoch,
+        tokens_per_step=tokens_per_step,
+        strict=strict,
+    )
+    typer.echo(code, nl=False)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: runs the app, turning bad input into one ``error:`` line and exit code 2."""
     command = typer.main.get_command(app)

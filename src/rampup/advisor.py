@@ -1,0 +1,1007 @@
+"""The warmup advisor: from a training setup to a warmup length and a schedule, with reasons.
+
+``rampup.recommend(total_steps=1000, regime="lora")`` answers "how many warmup
+steps?" with one number, the full schedule (built and resolved by the engine),
+the rules that fired with the numbers they used, the alternatives it weighed and
+ready-to-use Hugging Face / TRL keyword arguments.
+
+The rules disagree; they are applied in a fixed order, and each later step may
+overrule an earlier one (docs/advisor.md explains every choice):
+
+1. **Base rule**, the most specific that applies wins: the LoRA table (regime
+   ``lora``/``qlora``); ViT's 5 warmup epochs; BERT fine-tuning's 10%;
+   large-model pretraining's 1000-5000 steps; small datasets' 100-500 steps;
+   else the general 5-10% of the run. Inside a range, Post-LN takes the high end
+   and Pre-LN the low end (Xiong et al. 2020); SGD takes the low end.
+2. **Large batch** (Goyal et al. 2017): the rate scales by ``batch / base_batch``;
+   a warmup given for the base batch (``base_warmup_steps``) scales the same way
+   and replaces the base rule.
+3. **Adam from scratch** (Ma & Yarats 2021): at least ``2 / (1 - beta2)`` steps.
+4. **Cap**: never more than ``max_warmup_share`` of the run (default 25%); the cap
+   beats every rule above.
+5. **Never zero** for Adam-family optimizers from scratch and for Post-LN
+   transformers: at least 1 step, even where the cap rounds down to 0.
+
+The number is always a whole number of steps; shares of the run round up (the
+engine's ``ceil``, as Hugging Face does) and the cap rounds down.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any, Literal
+
+from rampup.durations import Duration, ResolveContext, ceil_steps, format_number
+from rampup.errors import RampupError
+from rampup.schedule import Schedule, parse
+
+__all__ = [
+    "ARCHITECTURES",
+    "MAX_WARMUP_SHARE",
+    "OPTIMIZERS",
+    "REGIMES",
+    "SMALL_DATASET",
+    "Alternative",
+    "Reason",
+    "Recommendation",
+    "RuleResult",
+    "adam_untuned_bound",
+    "bert_finetune",
+    "general_share",
+    "large_batch",
+    "large_model",
+    "layer_norm_share",
+    "lora_default",
+    "lora_table",
+    "max_share_cap",
+    "one_epoch",
+    "quick_rule",
+    "recommend",
+    "small_dataset",
+    "vit_epochs",
+]
+
+#: default cap: never more than this share of the run is warmup (docs/advisor.md: why 25%)
+MAX_WARMUP_SHARE = 0.25
+#: below this many training examples a fine-tuning dataset counts as small (GLUE's small tasks)
+SMALL_DATASET = 100_000
+
+Family = Literal["adam", "radam", "lion", "sgd"]
+Placement = Literal["post", "pre"]
+
+REGIMES: tuple[str, ...] = ("lora", "qlora", "full", "pretrain")
+_REGIME_ALIASES = {
+    "finetune": "full",
+    "fine-tune": "full",
+    "full-finetune": "full",
+    "scratch": "pretrain",
+    "from-scratch": "pretrain",
+    "pretraining": "pretrain",
+}
+#: architecture hint -> where its layer norm sits (BERT and the 2017 Transformer: Post-LN; ViT, GPT-2+, LLaMA: Pre-LN)
+ARCHITECTURES: dict[str, Placement] = {
+    "post-ln": "post",
+    "pre-ln": "pre",
+    "bert": "post",
+    "vit": "pre",
+    "decoder": "pre",
+}
+
+
+@dataclass(frozen=True)
+class _Optimizer:
+    name: str
+    family: Family
+    betas: tuple[float, float] | None
+
+
+OPTIMIZERS: dict[str, _Optimizer] = {
+    o.name: o
+    for o in (
+        _Optimizer("adam", "adam", (0.9, 0.999)),
+        _Optimizer("adamw", "adam", (0.9, 0.999)),
+        _Optimizer("nadam", "adam", (0.9, 0.999)),
+        _Optimizer("lamb", "adam", (0.9, 0.999)),
+        _Optimizer("radam", "radam", (0.9, 0.999)),
+        _Optimizer("lion", "lion", (0.9, 0.99)),
+        _Optimizer("sgd", "sgd", None),
+    )
+}
+_OPTIMIZER_ALIASES = {
+    "adamw-torch": "adamw",
+    "adamw-torch-fused": "adamw",
+    "adamw-hf": "adamw",
+    "adamw-8bit": "adamw",
+    "adamw-bnb-8bit": "adamw",
+    "paged-adamw-8bit": "adamw",
+    "paged-adamw-32bit": "adamw",
+    "adam-w": "adamw",
+    "sgd-momentum": "sgd",
+    "momentum": "sgd",
+    "nesterov": "sgd",
+    "lion-8bit": "lion",
+    "lion-32bit": "lion",
+    "paged-lion-8bit": "lion",
+}
+
+# ---------------------------------------------------------------------------------------------- sources
+
+SRC_LORA = (
+    "Unsloth's fine-tuning notebooks and TRL's SFTConfig (warmup_steps 5-10, or warmup_ratio 0.03-0.1); "
+    "the rampup seed 'warmup steps heuristic'"
+)
+SRC_GENERAL = "common practice: '5-10% of total training steps' (the rampup seed 'Learning Rate Warmup')"
+SRC_BERT = (
+    "Devlin et al. 2019, BERT (arXiv:1810.04805): warmup_proportion=0.1 in google-research/bert run_classifier.py; "
+    "Liu et al. 2019, RoBERTa (arXiv:1907.11692), table 10: warmup ratio 0.06"
+)
+SRC_SMALL = "the rampup seed 'Learning Rate Warmup': small dataset, 100-500 warmup steps"
+SRC_LARGE = "the rampup seed 'Learning Rate Warmup': large model training, 1000-5000 warmup steps"
+SRC_EPOCH = "the rampup seed 'Learning Rate Warmup': warmup_steps = 1 * steps_per_epoch"
+SRC_VIT = "Touvron et al. 2021, DeiT (arXiv:2012.12877), table 9: 5 warmup epochs; the rampup seed: ViT, 5 epochs"
+SRC_GOYAL = (
+    "Goyal et al. 2017, Accurate, Large Minibatch SGD (arXiv:1706.02677), section 2: linear scaling rule and "
+    "gradual warmup; the rampup seed: warmup_steps = base_warmup * batch / base_batch"
+)
+SRC_ADAM = (
+    "Ma & Yarats 2021, On the Adequacy of Untuned Warmup for Adaptive Optimization (arXiv:1910.04209): "
+    "linear warmup over 2 / (1 - beta2) steps"
+)
+SRC_RADAM = "Liu et al. 2020, On the Variance of the Adaptive Learning Rate and Beyond (RAdam, arXiv:1908.03265)"
+SRC_LN = "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture (arXiv:2002.04745)"
+SRC_SGD = "Ma & Yarats 2021 (arXiv:1910.04209): the 2 / (1 - beta2) bound comes from Adam's second-moment estimate"
+SRC_RUN = "Hugging Face Trainer: ceil(len(dataloader) / gradient_accumulation_steps) updates per epoch"
+SRC_POLICY = "rampup's advisor policy (docs/advisor.md)"
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A rule that fired: its name, its source and the numbers it used."""
+
+    rule: str
+    source: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "source": self.source, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A warmup the advisor weighed and did not choose, with the reason why not."""
+
+    label: str
+    warmup_steps: int | None
+    spec: str | None
+    why_not: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "warmup_steps": self.warmup_steps, "spec": self.spec, "why_not": self.why_not}
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """What one rule proposes: a number of warmup steps and the reason, with its numbers."""
+
+    steps: int
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The advisor's answer. ``schedule`` is resolved against the run when its length is known."""
+
+    warmup_steps: int
+    warmup_ratio: float | None
+    total_steps: int | None
+    steps_per_epoch: float | None
+    schedule: Schedule
+    spec: str
+    peak_lr: float | None
+    reasons: tuple[Reason, ...]
+    alternatives: tuple[Alternative, ...]
+    exports: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``warmup_steps``, ``warmup_ratio``, ``schedule`` (spec text), ``peak_lr``, ``reasons``..."""
+        return {
+            "warmup_steps": self.warmup_steps,
+            "warmup_ratio": self.warmup_ratio,
+            "total_steps": self.total_steps,
+            "steps_per_epoch": self.steps_per_epoch,
+            "schedule": str(self.schedule),
+            "spec": self.spec,
+            "description": self.schedule.describe() if self.total_steps is not None else None,
+            "peak_lr": self.peak_lr,
+            "reasons": [reason.to_dict() for reason in self.reasons],
+            "alternatives": [alternative.to_dict() for alternative in self.alternatives],
+            "exports": {
+                key: (dict(value) if isinstance(value, Mapping) else value) for key, value in self.exports.items()
+            },
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def explain(self) -> str:
+        """The recommendation for a person: the number, the schedule, why, what else was weighed, the exports."""
+        lines = []
+        if self.total_steps is not None and self.warmup_ratio is not None:
+            lines.append(
+                f"warmup:    {_count(self.warmup_steps)} ({_percent(self.warmup_ratio)} of {self.total_steps} steps)"
+            )
+        else:
+            lines.append(f"warmup:    {_count(self.warmup_steps)} (run length unknown)")
+        lines.append(f"schedule:  {self.schedule}")
+        if self.total_steps is not None:
+            lines.append(f"in words:  {self.schedule.describe()}")
+        lines.append(f"peak lr:   {format_number(self.peak_lr) if self.peak_lr is not None else 'not given'}")
+        lines.append("why:")
+        lines.extend(f"  - {reason.rule}: {reason.detail}\n      source: {reason.source}" for reason in self.reasons)
+        if self.alternatives:
+            lines.append("alternatives weighed:")
+            for alt in self.alternatives:
+                steps = "n/a" if alt.warmup_steps is None else _count(alt.warmup_steps)
+                lines.append(f"  - {alt.label}: {steps} -- {alt.why_not}")
+        for key, title in (("hf", "transformers TrainingArguments"), ("trl", "TRL SFTConfig")):
+            kwargs = self.exports.get(key)
+            if kwargs is None:
+                lines.append(f"{title}: no exact built-in ({self.exports.get('note', '')})")
+            else:
+                text = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
+                lines.append(f"{title}({text})")
+        if self.exports.get("note") and all(self.exports.get(key) is not None for key in ("hf", "trl")):
+            lines.append(f"note: {self.exports['note']}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- arithmetic
+
+
+def _share_steps(percent: float, total_steps: int) -> int:
+    """``percent``% of the run in whole steps, rounded up by the engine (as Hugging Face's ``ceil``)."""
+    return Duration(percent, "percent").to_steps(ResolveContext(total_steps=total_steps))
+
+
+def _epoch_steps(epochs: float, steps_per_epoch: float) -> int:
+    """``epochs`` epochs in whole steps, rounded up by the engine."""
+    return Duration(epochs, "epochs").to_steps(ResolveContext(steps_per_epoch=steps_per_epoch))
+
+
+def _floor_steps(x: float) -> int:
+    """``floor(x)``, except that a value within 1e-9 (relative) of an integer is that integer."""
+    nearest = round(x)
+    if abs(x - nearest) <= 1e-9 * max(1.0, abs(x)):
+        return int(nearest)
+    return math.floor(x)
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def _count(steps: int) -> str:
+    return "1 step" if steps == 1 else f"{steps} steps"
+
+
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.3g}%"
+
+
+def _inside(value: int, low: int, high: int) -> str:
+    if value < low:
+        return f"below {low}-{high} -> {low}"
+    if value > high:
+        return f"above {low}-{high} -> {high}"
+    return f"inside {low}-{high} -> {value}"
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+#: the LoRA table: (row, first and last run length of the row, warmup range, ratio in percent)
+LORA_ROWS: tuple[tuple[str, int, float, int, int, int], ...] = (
+    ("fewer than 100 steps", 1, 99, 5, 10, 10),
+    ("100-1000 steps", 100, 1000, 10, 50, 5),
+    ("more than 1000 steps", 1001, math.inf, 50, 100, 3),
+)
+
+
+def lora_table(total_steps: int) -> RuleResult:
+    """LoRA / QLoRA fine-tuning (TRL / Unsloth): the warmup by run length.
+
+    ========================  ==============  =============
+    run                       warmup steps    ratio
+    ========================  ==============  =============
+    fewer than 100 steps      5-10            0.1
+    100-1000 steps            10-50           0.05
+    more than 1000 steps      50-100          0.03
+    ========================  ==============  =============
+
+    A number comes out of a row as ``ceil(ratio * total)`` clamped to the row's
+    range: 99 steps -> 10, 100 -> 10, 1000 -> 50, 1001 -> 50, 5000 -> 100.
+    Source: Unsloth's notebooks and TRL's ``SFTConfig`` (the seed document).
+    """
+    for row, first, last, low, high, percent in LORA_ROWS:
+        if first <= total_steps <= last:
+            share = _share_steps(percent, total_steps)
+            steps = _clamp(share, low, high)
+            detail = (
+                f"{total_steps} steps is in the row '{row}' ({low}-{high} steps, ratio {percent / 100:g}): "
+                f"ceil({percent / 100:g} x {total_steps}) = {share}, {_inside(share, low, high)} steps"
+            )
+            return RuleResult(steps, Reason("lora-table", SRC_LORA, detail))
+    raise RampupError("total_steps", total_steps, "a whole number of optimizer steps > 0")
+
+
+def lora_default() -> RuleResult:
+    """LoRA / QLoRA with the run's length unknown: 10 warmup steps, Unsloth's default."""
+    detail = "run length unknown: Unsloth's default of 10 warmup steps (Hugging Face computes the total itself)"
+    return RuleResult(10, Reason("lora-default", SRC_LORA, detail))
+
+
+def quick_rule(total_steps: int) -> RuleResult:
+    """The quick rule for LoRA: about 5% of the steps, at least 5 (the seed document)."""
+    share = _share_steps(5, total_steps)
+    steps = max(5, share)
+    detail = f"max(5, ceil(0.05 x {total_steps})) = max(5, {share}) = {steps}"
+    return RuleResult(steps, Reason("quick-rule", SRC_LORA, detail))
+
+
+def layer_norm_share(placement: Placement | None, family: Family) -> tuple[int, Reason | None]:
+    """Which end of a warmup range to take: Post-LN needs warmup (high end), Pre-LN tolerates less (low end).
+
+    Xiong et al. 2020: at initialization the Post-LN Transformer has large gradients
+    near the output layer and needs the warmup; the Pre-LN one trains without it. So
+    inside the general 5-10% range Post-LN takes 10%, Pre-LN 5%. Without an
+    architecture hint, Adam-family optimizers take 10% (the seed's
+    ``int(0.1 * total_steps)``) and SGD 5% (SGD needs less: Adam's second moment is
+    the other reason to warm up, Ma & Yarats 2021). Returns the percent and the reason
+    (None when no hint decided it).
+    """
+    if placement == "post":
+        return 10, Reason("post-ln", SRC_LN, "Post-LN transformers need warmup: the high end of the range (10%)")
+    if placement == "pre":
+        return 5, Reason("pre-ln", SRC_LN, "Pre-LN transformers tolerate less warmup: the low end of the range (5%)")
+    if family == "sgd":
+        return 5, Reason("sgd-needs-less", SRC_SGD, "SGD needs less warmup than Adam: the low end of the range (5%)")
+    return 10, None
+
+
+def general_share(total_steps: int, percent: int) -> RuleResult:
+    """General rule: warm up over 5-10% of the steps (``percent`` chosen by :func:`layer_norm_share`)."""
+    steps = _share_steps(percent, total_steps)
+    detail = f"{percent}% of the run (range 5-10%): ceil({percent / 100:g} x {total_steps}) = {steps}"
+    return RuleResult(steps, Reason("general-share", SRC_GENERAL, detail))
+
+
+def bert_finetune(total_steps: int, percent: int = 10) -> RuleResult:
+    """BERT fine-tuning: 6-10% of the steps; BERT's own code uses 10% (Post-LN: the high end), RoBERTa 6%."""
+    steps = _share_steps(percent, total_steps)
+    detail = f"{percent}% of the run (range 6-10%): ceil({percent / 100:g} x {total_steps}) = {steps}"
+    return RuleResult(steps, Reason("bert-finetune", SRC_BERT, detail))
+
+
+def small_dataset(total_steps: int, percent: int, dataset_size: int) -> RuleResult:
+    """Small datasets (fewer than 100,000 examples): 100-500 warmup steps: ``ceil(percent * total)`` clamped."""
+    share = _share_steps(percent, total_steps)
+    steps = _clamp(share, 100, 500)
+    detail = (
+        f"{dataset_size} examples (< {SMALL_DATASET}): ceil({percent / 100:g} x {total_steps}) = {share}, "
+        f"{_inside(share, 100, 500)} steps"
+    )
+    return RuleResult(steps, Reason("small-dataset", SRC_SMALL, detail))
+
+
+def large_model(total_steps: int, percent: int) -> RuleResult:
+    """Large-model (transformer) pretraining: 1000-5000 warmup steps: ``ceil(percent * total)`` clamped."""
+    share = _share_steps(percent, total_steps)
+    steps = _clamp(share, 1000, 5000)
+    detail = f"pretraining: ceil({percent / 100:g} x {total_steps}) = {share}, {_inside(share, 1000, 5000)} steps"
+    return RuleResult(steps, Reason("large-model", SRC_LARGE, detail))
+
+
+def one_epoch(steps_per_epoch: float) -> RuleResult:
+    """One epoch of warmup (the seed: ``warmup_steps = 1 * steps_per_epoch``), rounded up."""
+    steps = _epoch_steps(1, steps_per_epoch)
+    return RuleResult(steps, Reason("one-epoch", SRC_EPOCH, f"1 epoch = {steps} steps"))
+
+
+def vit_epochs(steps_per_epoch: float) -> RuleResult:
+    """Vision Transformers: 5 warmup epochs (DeiT, table 9), rounded up to whole steps."""
+    steps = _epoch_steps(5, steps_per_epoch)
+    detail = f"5 epochs x {format_number(steps_per_epoch)} steps per epoch = {steps} steps"
+    return RuleResult(steps, Reason("vit-epochs", SRC_VIT, detail))
+
+
+def large_batch(batch_size: int, base_batch_size: int, base: float) -> float:
+    """Goyal et al.'s linear scaling rule: ``base * batch / base_batch`` (for the rate and for a base warmup)."""
+    return base * batch_size / base_batch_size
+
+
+def adam_untuned_bound(beta2: float) -> RuleResult:
+    """Adam-family optimizers from scratch: at least ``2 / (1 - beta2)`` warmup steps (Ma & Yarats 2021).
+
+    The length is the engine's ``untuned-linear(beta2=...)`` warmup (rounded):
+    2000 steps for beta2 = 0.999, 100 for 0.98, 40 for 0.95.
+    """
+    steps = parse(f"untuned-linear(beta2={format_number(beta2)})").resolve().warmup_steps
+    detail = f"2 / (1 - {format_number(beta2)}) = {steps} steps"
+    return RuleResult(steps, Reason("adam-untuned-bound", SRC_ADAM, detail))
+
+
+def max_share_cap(total_steps: int, share: float) -> int:
+    """Never more than ``share`` of the run: ``floor(share * total)`` steps."""
+    return _floor_steps(share * total_steps)
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class _Run:
+    total_steps: int | None
+    steps_per_epoch: float | None
+    batch: int | None
+    dataset_size: int | None
+    reason: Reason | None
+
+
+def _whole(name: str, value: object, low: int, expected: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < low:
+        raise RampupError(name, value, expected)
+    return int(value)
+
+
+def _positive(name: str, value: object, expected: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or float(value) <= 0:
+        raise RampupError(name, value, expected)
+    return float(value)
+
+
+def _run(
+    total_steps: object,
+    dataset_size: object,
+    batch_size: object,
+    grad_accum: object,
+    num_processes: object,
+    epochs: object,
+) -> _Run:
+    total = _whole("total_steps", total_steps, 1, "a whole number of optimizer steps > 0")
+    data = _whole("dataset_size", dataset_size, 1, "a whole number of training examples > 0")
+    batch = _whole("batch_size", batch_size, 1, "a whole number of examples per device and step > 0")
+    accum = _whole("grad_accum", grad_accum, 1, "a whole number of micro-batches per update >= 1")
+    procs = _whole("num_processes", num_processes, 1, "a whole number of processes (devices) >= 1")
+    n_epochs = _positive("epochs", epochs, "a number of epochs > 0")
+    accum, procs = accum or 1, procs or 1
+    effective = None if batch is None else batch * accum * procs
+    spe: float | None = None
+    reason = None
+    if data is not None and effective is not None:
+        spe = float(math.ceil(data / effective))
+        per_update = f"{batch} per device x {accum} accumulation x {procs} processes = {effective} per update"
+        detail = f"{data} examples / ({per_update}) -> {spe:g} updates per epoch"
+        if n_epochs is not None:
+            computed = ceil_steps(spe * n_epochs)
+            if total is not None and total != computed:
+                raise RampupError(
+                    "total_steps",
+                    total,
+                    f"{computed}, what dataset_size, batch_size and epochs give "
+                    f"(ceil({data} / {effective}) x {format_number(n_epochs)})",
+                    hint="total_steps and dataset_size/batch_size/epochs disagree: pass one or the other",
+                )
+            detail += f"; x {format_number(n_epochs)} epochs = {computed} steps"
+            total = computed
+        elif total is None:
+            raise RampupError(
+                "epochs", None, "the number of epochs", hint="dataset_size and batch_size give steps per epoch only"
+            )
+        reason = Reason("run-length", SRC_RUN, detail)
+    elif n_epochs is not None:
+        if total is None:
+            missing = "dataset_size" if data is None else "batch_size"
+            raise RampupError(
+                missing, None, "a value: epochs needs dataset_size and batch_size", hint="or pass total_steps"
+            )
+        spe = total / n_epochs
+        detail = f"{total} steps / {format_number(n_epochs)} epochs = {format_number(spe)} steps per epoch"
+        reason = Reason("run-length", SRC_RUN, detail)
+    return _Run(total, spe, effective, data, reason)
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...], aliases: Mapping[str, str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RampupError(name, value, f"one of {', '.join(allowed)}")
+    key = value.strip().lower().replace("_", "-")
+    key = aliases.get(key, key)
+    if key not in allowed:
+        raise RampupError(name, value, f"one of {', '.join(allowed)}")
+    return key
+
+
+def _optimizer(name: object) -> _Optimizer:
+    expected = (
+        f"one of {', '.join(OPTIMIZERS)} (or a Hugging Face name such as adamw_torch, adamw_8bit, paged_adamw_8bit)"
+    )
+    if not isinstance(name, str):
+        raise RampupError("optimizer", name, expected)
+    key = name.strip().lower().replace("_", "-")
+    key = _OPTIMIZER_ALIASES.get(key, key)
+    if key not in OPTIMIZERS:
+        raise RampupError("optimizer", name, expected)
+    return OPTIMIZERS[key]
+
+
+def _betas(opt: _Optimizer, betas: object, beta2: object) -> tuple[float, float] | None:
+    if opt.betas is None:
+        if betas is not None or beta2 is not None:
+            given = betas if betas is not None else beta2
+            raise RampupError(
+                "betas",
+                given,
+                f"no betas: {opt.name} has none",
+                hint="leave them out, or name an Adam-family optimizer",
+            )
+        return None
+    chosen = opt.betas
+    if betas is not None:
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise RampupError("betas", betas, "two numbers (beta1, beta2), e.g. (0.9, 0.999)")
+        values: list[float] = []
+        for label, value in zip(("beta1", "beta2"), betas, strict=True):
+            if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= float(value) < 1:
+                raise RampupError(f"betas: {label}", value, "a number in [0, 1)")
+            values.append(float(value))
+        chosen = (values[0], values[1])
+    if beta2 is not None:
+        if isinstance(beta2, bool) or not isinstance(beta2, Real) or not 0 < float(beta2) < 1:
+            raise RampupError("beta2", beta2, "a number in (0, 1), e.g. 0.999")
+        if betas is not None and float(beta2) != chosen[1]:
+            raise RampupError("beta2", beta2, f"the same beta2 as betas ({format_number(chosen[1])})")
+        chosen = (chosen[0], float(beta2))
+    if chosen[1] <= 0:
+        raise RampupError("betas: beta2", chosen[1], "a number in (0, 1), e.g. 0.999")
+    return chosen
+
+
+def _decay_text(decay: object) -> str:
+    expected = "decay phases in spec text, e.g. linear, cosine, cosine(to=0.1), constant, inverse-sqrt"
+    if not isinstance(decay, str) or not decay.strip():
+        raise RampupError("decay", decay, expected)
+    text = decay.strip()
+    try:
+        parse(f"linear(1) -> {text}")
+    except RampupError as error:
+        raise RampupError("decay", decay, expected, hint=error.line()) from None
+    return text
+
+
+# ---------------------------------------------------------------------------------------------- exports
+
+
+def _exports(schedule: Schedule, warmup: int, total: int | None, peak_lr: float | None) -> dict[str, Any]:
+    """Hugging Face / TRL keyword arguments, when one of their built-in schedulers is exactly this schedule."""
+    decays = schedule.phases[1:]
+    if len(decays) != 1:
+        return _no_export(f"{len(decays)} decay phases: Hugging Face has one decay after its linear warmup")
+    phase = decays[0]
+    if total is None and phase.length is not None:
+        return _no_export(f"the decay lasts {phase.length} steps, Hugging Face's runs to the end of the run")
+    if total is not None:
+        _, start, length = schedule.spans()[1]
+        if start + length != total:
+            return _no_export(f"the decay ends at step {start + length:g}, not at the end of the run ({total})")
+    to = float(phase.get("to", 0.0))
+    kind: str | None = None
+    kwargs: dict[str, Any] = {}
+    why = ""
+    if phase.curve == "linear" and to == 0:
+        kind = "linear"
+    elif phase.curve in ("linear", "polynomial"):
+        power = float(phase.get("power", 1.0))
+        if to > 0 and peak_lr is None:
+            why = f"{phase.curve} to {format_number(to)} of the peak needs Hugging Face's absolute lr_end: pass peak_lr"
+        else:
+            kind = "polynomial"
+            kwargs = {"lr_end": to * peak_lr if peak_lr is not None else 0.0, "power": power}
+    elif phase.curve == "cosine" and float(phase.get("exponent", 1.0)) == 1.0:
+        cycles = float(phase.get("cycles", 0.5))
+        if cycles != 0.5:
+            kwargs["num_cycles"] = cycles
+        if to > 0:
+            kind = "cosine_with_min_lr"
+            kwargs["min_lr_rate"] = to
+        else:
+            kind = "cosine"
+    elif phase.curve == "constant":
+        kind = "constant_with_warmup"
+    elif phase.curve == "inverse-sqrt" and to == 0:
+        kind = "inverse_sqrt"
+        timescale = phase.get("timescale")
+        if timescale is not None:
+            kwargs["timescale"] = int(timescale.amount)
+    else:
+        why = f"no Hugging Face scheduler is {phase}"
+    if kind is None:
+        return _no_export(why)
+    args: dict[str, Any] = {"warmup_steps": warmup, "lr_scheduler_type": kind}
+    if kwargs:
+        args["lr_scheduler_kwargs"] = kwargs
+    if peak_lr is not None:
+        args["learning_rate"] = peak_lr
+    note = "exact on steps 0 to the end of the run when the Trainer's total steps equal the schedule's"
+    return {"hf": args, "trl": dict(args), "note": note}
+
+
+def _no_export(why: str) -> dict[str, Any]:
+    note = f"{why}; drive the optimizer with the engine's schedule instead (schedule(step) per step)"
+    return {"hf": None, "trl": None, "note": note}
+
+
+# ---------------------------------------------------------------------------------------------- the advisor
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The checked inputs."""
+
+    run: _Run
+    opt: _Optimizer
+    betas: tuple[float, float] | None
+    regime: str | None
+    arch: str | None
+    dataset_size: int | None
+    base_batch: int | None
+    base_warmup: int | None
+    base_lr: float | None
+    peak_lr: float | None
+    share: float
+    decay: str
+
+    @property
+    def placement(self) -> Placement | None:
+        return ARCHITECTURES[self.arch] if self.arch else None
+
+    @property
+    def scratch(self) -> bool:
+        return self.regime == "pretrain"
+
+    @property
+    def lora(self) -> bool:
+        return self.regime in ("lora", "qlora")
+
+    @property
+    def small(self) -> bool:
+        """A fine-tuning dataset of fewer than :data:`SMALL_DATASET` examples (the 100-500 step rule)."""
+        return not self.scratch and self.dataset_size is not None and self.dataset_size < SMALL_DATASET
+
+
+@dataclass
+class _Advice:
+    """The advice as it is built: the number so far, the reasons and the alternatives."""
+
+    setup: _Setup
+    warmup: int = 0
+    peak_lr: float | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    alternatives: list[Alternative] = field(default_factory=list)
+
+    def spec_for(self, steps: int) -> str:
+        return f"linear({steps}) -> {self.setup.decay}"
+
+    def weigh(self, label: str, result: RuleResult | None, why_not: str) -> None:
+        steps = None if result is None else result.steps
+        self.alternatives.append(Alternative(label, steps, None if steps is None else self.spec_for(steps), why_not))
+
+    def has(self, rule: str) -> bool:
+        return any(reason.rule == rule for reason in self.reasons)
+
+
+def _setup(
+    total_steps: object,
+    dataset_size: object,
+    batch_size: object,
+    grad_accum: object,
+    num_processes: object,
+    epochs: object,
+    optimizer: object,
+    betas: object,
+    beta2: object,
+    regime: str | None,
+    architecture: str | None,
+    base_batch_size: object,
+    base_warmup_steps: object,
+    base_lr: object,
+    peak_lr: object,
+    max_warmup_share: object,
+    decay: object,
+) -> _Setup:
+    opt = _optimizer(optimizer)
+    chosen_betas = _betas(opt, betas, beta2)
+    regime_key = _choice("regime", regime, REGIMES, _REGIME_ALIASES)
+    arch = _choice("architecture", architecture, tuple(ARCHITECTURES), {})
+    run = _run(total_steps, dataset_size, batch_size, grad_accum, num_processes, epochs)
+    share = _positive("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+    if share is None or share > 1:
+        raise RampupError("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+    decay_text = _decay_text(decay)
+    lr = _positive("peak_lr", peak_lr, "a learning rate > 0")
+    base_rate = _positive("base_lr", base_lr, "a learning rate > 0")
+    base_batch = _whole("base_batch_size", base_batch_size, 1, "a whole number of examples per update > 0")
+    base_warmup = _whole("base_warmup_steps", base_warmup_steps, 0, "a whole number of steps >= 0")
+    if lr is not None and base_rate is not None:
+        raise RampupError(
+            "peak_lr", peak_lr, "only one of peak_lr (used as is) or base_lr (scaled from base_batch_size)"
+        )
+    if base_batch is not None and run.batch is None:
+        raise RampupError("batch_size", None, "the batch size, to scale from base_batch_size")
+    for name, value in (("base_lr", base_rate), ("base_warmup_steps", base_warmup)):
+        if value is not None and base_batch is None:
+            raise RampupError(
+                "base_batch_size", None, f"the batch size {name} was tuned at", hint="or pass the rate as peak_lr"
+            )
+    return _Setup(
+        run,
+        opt,
+        chosen_betas,
+        regime_key,
+        arch,
+        run.dataset_size,
+        base_batch,
+        base_warmup,
+        base_rate,
+        lr,
+        share,
+        decay_text,
+    )
+
+
+def _base_rule(advice: _Advice, percent: int) -> RuleResult:
+    """Step 1: the most specific rule that applies sets the number; the others are weighed."""
+    setup = advice.setup
+    total, spe = setup.run.total_steps, setup.run.steps_per_epoch
+    if setup.lora:
+        if total is None:
+            return lora_default()
+        advice.weigh(
+            "quick rule: about 5%, at least 5", quick_rule(total), "the table by run length is the more specific rule"
+        )
+        advice.weigh("Unsloth default", lora_default(), "the run's length is known: the table uses it")
+        return lora_table(total)
+    if total is None:
+        raise RampupError(
+            "total_steps",
+            None,
+            "the run's length",
+            hint="pass total_steps, or dataset_size, batch_size and epochs (only LoRA has a default without it)",
+        )
+    base: RuleResult
+    if setup.arch == "vit" and spe is not None:
+        base = vit_epochs(spe)
+    elif setup.arch == "bert" and not setup.scratch:
+        base = bert_finetune(total)
+        advice.weigh("RoBERTa: 6%", bert_finetune(total, 6), "the low end of 6-10%; BERT is Post-LN: the high end")
+    elif setup.scratch and setup.arch is not None:
+        base = large_model(total, percent)
+    elif setup.small:
+        assert setup.dataset_size is not None
+        base = small_dataset(total, percent, setup.dataset_size)
+    else:
+        base = general_share(total, percent)
+    rule = base.reason.rule
+    if rule != "general-share":
+        advice.weigh(f"general rule: {percent}% of the run", general_share(total, percent), f"{rule} is more specific")
+    if setup.arch == "vit" and spe is None:
+        advice.weigh("ViT: 5 warmup epochs", None, "needs steps per epoch: pass dataset_size and batch_size, or epochs")
+    if setup.arch == "bert" and setup.scratch:
+        advice.weigh("BERT fine-tuning: 10%", bert_finetune(total), "a fine-tuning rule; this run pretrains")
+    if setup.small and rule in ("vit-epochs", "bert-finetune"):
+        assert setup.dataset_size is not None
+        advice.weigh(
+            "small dataset: 100-500 steps",
+            small_dataset(total, percent, setup.dataset_size),
+            f"{rule} is the more specific rule",
+        )
+    return base
+
+
+def _scale_batch(advice: _Advice, base: RuleResult) -> None:
+    """Step 2: Goyal et al.'s linear scaling of the rate, and of a warmup given for the base batch."""
+    setup = advice.setup
+    if setup.base_batch is None:
+        return
+    batch = setup.run.batch
+    assert batch is not None
+    k = batch / setup.base_batch
+    if setup.base_lr is not None:
+        advice.peak_lr = large_batch(batch, setup.base_batch, setup.base_lr)
+        detail = (
+            f"peak lr = {format_number(setup.base_lr)} x {batch} / {setup.base_batch} = "
+            f"{format_number(advice.peak_lr)} (x{format_number(k)})"
+        )
+        advice.reasons.append(Reason("large-batch-lr", SRC_GOYAL, detail))
+    rule = base.reason.rule
+    if setup.base_warmup is not None:
+        scaled = ceil_steps(large_batch(batch, setup.base_batch, setup.base_warmup))
+        detail = (
+            f"warmup = {setup.base_warmup} x {batch} / {setup.base_batch} = {scaled} steps; it replaces the "
+            f"{rule} rule's {advice.warmup} (a warmup tuned at the base batch is more specific)"
+        )
+        advice.weigh(f"{rule} rule", base, "base_warmup_steps, scaled to the batch, is more specific")
+        advice.reasons.append(Reason("large-batch-warmup", SRC_GOYAL, detail))
+        advice.warmup = scaled
+    elif k != 1:
+        advice.weigh(
+            f"the seed's scaling applied to the {rule} rule: {advice.warmup} x {format_number(k)}",
+            RuleResult(ceil_steps(advice.warmup * k), base.reason),
+            "that rule is measured at this run's own batch and length (a share of the run, epochs, or a range from "
+            "recipes at their own batch): scaling it again counts the batch twice; pass base_warmup_steps to scale "
+            "a warmup tuned at the base batch",
+        )
+
+
+def _optimizer_bound(advice: _Advice) -> RuleResult | None:
+    """Step 3: Ma & Yarats' lower bound for Adam-family optimizers from scratch; SGD and Lion have none."""
+    setup = advice.setup
+    family = setup.opt.family
+    if family == "adam" and setup.betas is not None:
+        bound = adam_untuned_bound(setup.betas[1])
+        if not setup.scratch:
+            advice.weigh(
+                "Ma & Yarats' untuned warmup, 2 / (1 - beta2)",
+                bound,
+                "a bound for training from scratch (regime='pretrain'); fine-tuning starts from trained weights",
+            )
+            return None
+        if advice.warmup < bound.steps:
+            detail = f"{bound.reason.detail}: a lower bound, raises {advice.warmup} to {bound.steps}"
+            advice.warmup = bound.steps
+        else:
+            detail = f"{bound.reason.detail}: a lower bound, {advice.warmup} is already above it"
+        advice.reasons.append(Reason(bound.reason.rule, bound.reason.source, detail))
+        return bound
+    if family == "radam":
+        detail = "RAdam's rectification is a built-in warmup of about 2 / (1 - beta2) steps: no extra lower bound"
+        advice.reasons.append(Reason("radam-rectified", SRC_RADAM, detail))
+    elif setup.scratch and not advice.has("sgd-needs-less"):
+        name = "SGD" if family == "sgd" else "Lion (a sign update)"
+        detail = f"{name} keeps no second-moment estimate: Adam's 2 / (1 - beta2) lower bound does not apply"
+        advice.reasons.append(Reason("sgd-needs-less" if family == "sgd" else "no-adam-bound", SRC_SGD, detail))
+    return None
+
+
+def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
+    """Steps 4 and 5: never more than the share of the run, never zero for Adam from scratch or Post-LN."""
+    setup = advice.setup
+    total = setup.run.total_steps
+    if total is not None:
+        cap = max_share_cap(total, setup.share)
+        if advice.warmup > cap:
+            share = format_number(setup.share)
+            detail = f"at most {share} of the run: floor({share} x {total}) = {cap}; cuts {advice.warmup} to {cap}"
+            if bound is not None and bound.steps > cap >= 3:
+                beta2 = math.floor((1 - 2 / cap) * 1e4) / 1e4
+                detail += (
+                    f" (Adam's bound of {bound.steps} does not fit: the cap wins; with beta2 <= {beta2:g} the bound "
+                    "fits inside it)"
+                )
+            advice.reasons.append(Reason("max-share", SRC_POLICY, detail))
+            advice.warmup = cap
+    adam_scratch = setup.opt.family in ("adam", "radam") and setup.scratch
+    if advice.warmup == 0 and (adam_scratch or setup.placement == "post"):
+        who = "Post-LN transformers" if setup.placement == "post" else "Adam-family optimizers from scratch"
+        detail = f"{who} always get a warmup: 0 -> 1 step (this beats the cap)"
+        advice.reasons.append(Reason("never-zero", SRC_POLICY, detail))
+        advice.warmup = 1
+
+
+def recommend(
+    *,
+    total_steps: int | None = None,
+    dataset_size: int | None = None,
+    batch_size: int | None = None,
+    grad_accum: int = 1,
+    num_processes: int = 1,
+    epochs: float | None = None,
+    optimizer: str = "adamw",
+    betas: tuple[float, float] | None = None,
+    beta2: float | None = None,
+    regime: str | None = None,
+    architecture: str | None = None,
+    base_batch_size: int | None = None,
+    base_warmup_steps: int | None = None,
+    base_lr: float | None = None,
+    peak_lr: float | None = None,
+    max_warmup_share: float = MAX_WARMUP_SHARE,
+    decay: str = "linear",
+) -> Recommendation:
+    """The warmup for a training setup: a number of steps, the schedule, the reasons and the exports.
+
+    The run's length is ``total_steps``, or ``ceil(dataset_size / (batch_size *
+    grad_accum * num_processes)) * epochs`` (Hugging Face's count); both given
+    and different is an error. ``regime`` is ``lora``, ``qlora``, ``full`` (full
+    fine-tuning) or ``pretrain`` (from scratch); ``architecture`` is ``post-ln``,
+    ``pre-ln``, ``bert``, ``vit`` or ``decoder``. ``base_lr`` (with
+    ``base_batch_size``) is scaled to the batch; ``peak_lr`` is used as is;
+    ``base_warmup_steps`` is a warmup tuned at ``base_batch_size``, scaled likewise.
+    ``decay`` is spec text for what follows the linear warmup (``cosine(to=0.1)``).
+    The rules and their order are in the module docstring and docs/advisor.md.
+    """
+    setup = _setup(
+        total_steps,
+        dataset_size,
+        batch_size,
+        grad_accum,
+        num_processes,
+        epochs,
+        optimizer,
+        betas,
+        beta2,
+        regime,
+        architecture,
+        base_batch_size,
+        base_warmup_steps,
+        base_lr,
+        peak_lr,
+        max_warmup_share,
+        decay,
+    )
+    advice = _Advice(setup, peak_lr=setup.peak_lr)
+    total, spe = setup.run.total_steps, setup.run.steps_per_epoch
+    if setup.run.reason is not None:
+        advice.reasons.append(setup.run.reason)
+
+    percent, ln_reason = layer_norm_share(setup.placement, setup.opt.family)
+    base = _base_rule(advice, percent)
+    advice.reasons.append(base.reason)
+    if ln_reason is not None and base.reason.rule in ("general-share", "small-dataset", "large-model"):
+        advice.reasons.append(ln_reason)
+    advice.warmup = base.steps
+    if spe is not None:
+        epoch = one_epoch(spe)
+        same = " (the same number here)" if epoch.steps == advice.warmup else ""
+        advice.weigh("one epoch of warmup", epoch, f"an alternative in the seed, not a rule of its own{same}")
+    _scale_batch(advice, base)
+    bound = _optimizer_bound(advice)
+    _cap_and_floor(advice, bound)
+
+    warmup = advice.warmup
+    spec = advice.spec_for(warmup)
+    schedule = parse(spec)
+    if total is not None:
+        try:
+            schedule = schedule.resolve(total, steps_per_epoch=spe)
+        except RampupError as error:
+            if error.field not in ("steps_per_epoch", "tokens_per_step"):
+                raise
+            raise RampupError(
+                "decay",
+                setup.decay,
+                "lengths this run can resolve",
+                hint="epochs need dataset_size and batch_size (or total_steps and epochs); write tokens as steps",
+            ) from None
+    return Recommendation(
+        warmup_steps=warmup,
+        warmup_ratio=None if total is None else warmup / total,
+        total_steps=total,
+        steps_per_epoch=spe,
+        schedule=schedule,
+        spec=spec,
+        peak_lr=advice.peak_lr,
+        reasons=tuple(advice.reasons),
+        alternatives=tuple(advice.alternatives),
+        exports=_exports(schedule, warmup, total, advice.peak_lr),
+    )
