@@ -540,9 +540,14 @@ class CosineRestartsDecay(Curve):
             index = whole_periods(xp, t, period)
             fraction = (t - index * period) / period
         else:
+            def cycle_start(k: Any) -> Any:  # period * (mult**k - 1) / (mult - 1)
+                return period * (mult**k - 1.0) / (mult - 1.0)
+
             index = xp.floor(xp.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
-            first = period * (xp.exp(index * math.log(mult)) - 1.0) / (mult - 1.0)
-            fraction = (t - first) / (period * xp.exp(index * math.log(mult)))
+            # the logarithm can land a hair below a whole cycle (log(1000) / log(10) < 3): correct both ways
+            index = index + xp.where(cycle_start(index + 1.0) <= t, 1.0, 0.0)
+            index = index - xp.where(cycle_start(index) > t, 1.0, 0.0)
+            fraction = (t - cycle_start(index)) / (period * mult**index)
         top = seg.a * seg.params["decay"] ** index
         return seg.b + (top - seg.b) * 0.5 * (1.0 + xp.cos(math.pi * fraction))
 
