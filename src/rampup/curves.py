@@ -323,7 +323,7 @@ class RAdamWarmup(Curve):
     ``r_u`` is :func:`radam_rectification` (Liu et al. 2020), the factor that RAdam
     multiplies its adaptive step by; Ma & Yarats 2021 read it as a built-in warmup.
     It is zero for the first few updates and then rises; since it only reaches 1
-    asymptotically, the phase (``round(2 / (1 - beta2))`` steps unless given) is
+    asymptotically, the phase (``round(2 / (1 - beta2))`` steps) is
     rescaled by ``r_{L+1}`` so that it ends at the peak without a jump.
     """
 
@@ -436,7 +436,9 @@ class ExponentialDecay(Curve):
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         gamma = seg.params["gamma"]
         if gamma is None:
-            return seg.a * xp.exp((t / seg.length) * math.log(seg.b / seg.a))
+            # a ** (1 - p) * b ** p as one exp of logs: b / a overflows for a tiny (subnormal) a
+            log_a = math.log(seg.a)
+            return xp.exp(log_a + (t / seg.length) * (math.log(seg.b) - log_a))
         every = seg.params["every"]
         periods = whole_periods(xp, t, every) if seg.params["staircase"] else t / every
         # exp(k log gamma) with log gamma in float64: gamma**k in float32 loses k ulps of gamma
@@ -540,6 +542,7 @@ class CosineRestartsDecay(Curve):
             index = whole_periods(xp, t, period)
             fraction = (t - index * period) / period
         else:
+
             def cycle_start(k: Any) -> Any:  # period * (mult**k - 1) / (mult - 1)
                 return period * (mult**k - 1.0) / (mult - 1.0)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from rampup.curves import curve_for
+from rampup.durations import Duration
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
@@ -33,20 +35,26 @@ class Preset:
 
     @property
     def needs(self) -> list[str]:
-        """What the schedule must be resolved with (``total_steps``, ``steps_per_epoch``, ``tokens_per_step``)."""
-        text = self.spec
-        needs = []
-        if "%" in text or any(phase.length is None and not _derived(phase.curve) for phase in self.schedule.phases):
-            needs.append("total_steps")
-        if "ep" in text:
-            needs.append("steps_per_epoch")
-        if "tok" in text:
-            needs.append("tokens_per_step")
-        return needs
+        """What the schedule must be resolved with (``total_steps``, ``steps_per_epoch``, ``tokens_per_step``).
 
-
-def _derived(curve: str) -> bool:
-    return curve.startswith("untuned-") or curve == "radam"
+        Read from the phases' durations (lengths, clamps, ``every``, milestones): a
+        percentage or an open phase needs the total, unless the open phase is the last
+        one and can run forever (Vaswani's inverse square root, Goyal's steps).
+        """
+        schedule = self.schedule
+        units: set[str] = set()
+        last = len(schedule.phases) - 1
+        for index, (phase, role) in enumerate(zip(schedule.phases, schedule.roles, strict=True)):
+            for value in (phase.length, *(value for _, value in phase.params)):
+                items = value if isinstance(value, tuple) else (value,)
+                units.update(item.unit for item in items if isinstance(item, Duration))
+            curve = curve_for(phase.curve, role)
+            assert curve is not None
+            runs_forever = index == last and curve.can_be_open(dict(phase.params))
+            if phase.length is None and not curve.derives_length and not runs_forever:
+                units.add("percent")
+        wanted = (("percent", "total_steps"), ("epochs", "steps_per_epoch"), ("tokens", "tokens_per_step"))
+        return [name for unit, name in wanted if unit in units]
 
 
 def vaswani(d_model: int = 512, warmup_steps: int = 4000) -> Preset:

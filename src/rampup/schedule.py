@@ -247,9 +247,17 @@ def normalize_phase(
     params = tuple(
         (param.name, given[param.name])
         for param in phase_params(curve)
-        if param.name in given and (given[param.name] != param.default or param.name in keep)
+        if param.name in given and (not _is_default(param, given[param.name]) or param.name in keep)
     )
     return Phase(curve_name, duration, params)
+
+
+def _is_default(param: Param, value: ParamValue) -> bool:
+    """Whether ``value`` is the parameter's default (``every=1`` is a Duration, its default the number 1)."""
+    default = param.default
+    if isinstance(value, Duration) and isinstance(default, float):
+        return value.unit == "steps" and value.amount == default
+    return bool(value == default)
 
 
 def _check_combinations(label: str, curve: Curve, length: Duration | None, given: Mapping[str, Any]) -> None:
