@@ -19,7 +19,7 @@ import pytest
 
 import rampup
 from rampup.cli import main
-from rampup.plot import curve_points, plot_terminal, save_figure
+from rampup.plotting import curve_points, plot_terminal, save_figure
 
 WHITE = np.array([1.0, 1.0, 1.0])
 
@@ -58,7 +58,7 @@ def test_import_rampup_does_not_import_matplotlib() -> None:
     code = (
         "import sys, rampup; assert 'matplotlib' not in sys.modules and 'plotext' not in sys.modules; "
         "assert callable(rampup.plot) and rampup.plot.__name__ == 'plot'; "
-        "import rampup.plot as module; print(callable(module))"
+        "import rampup.plotting; print(rampup.plot is rampup.plotting.plot)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
@@ -255,7 +255,7 @@ def test_plot_recommendation_draws_the_choice_and_the_alternatives(tmp_path: Pat
     from types import SimpleNamespace
 
     from rampup.advisor import recommend
-    from rampup.plot import plot_recommendation
+    from rampup.plotting import plot_recommendation
 
     alternative = SimpleNamespace
     recommendation = SimpleNamespace(
@@ -280,3 +280,17 @@ def test_plot_recommendation_draws_the_choice_and_the_alternatives(tmp_path: Pat
     real = recommend(total_steps=20000, regime="full", architecture="bert")  # the advisor's own object works too
     _, ax = plot_recommendation(real)
     assert ax.get_legend().get_texts()[0].get_text() == f"recommended: {real.schedule}"
+
+
+def test_recommend_plot_draws_the_recommendation_and_its_alternatives(tmp_path: Path) -> None:
+    target = tmp_path / "advice.png"
+    setup = ["--total-steps", "2000", "--regime", "pretrain", "--architecture", "post-ln", "--beta2", "0.98"]
+    main(["recommend", *setup, "--optimizer", "adam", "--plot", str(target)])
+    image = plt.imread(target)
+    assert image.shape[:2] == (450, 800)  # plot()'s default 8 x 4.5 inches at 100 dpi
+    advice = rampup.recommend(total_steps=2000, regime="pretrain", architecture="post-ln", beta2=0.98, optimizer="adam")
+    fig, ax = rampup.plotting.plot_recommendation(advice)
+    labels = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert labels[0].startswith("recommended: linear(")
+    assert len(labels) >= 2  # at least one alternative drawn beside it
+    plt.close(fig)

@@ -21,7 +21,7 @@ from rampup.presets import PRESETS, Preset, preset
 from rampup.schedule import Phase, Schedule, as_schedule, parse
 
 if TYPE_CHECKING:
-    from rampup.plot import plot as plot
+    from rampup.plotting import plot as plot
 
 __version__ = "0.1.0"
 
@@ -43,8 +43,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``rampup.plot`` is imported on first use, so that ``import rampup`` needs no matplotlib."""
     if name == "plot":
-        from rampup.plot import plot
+        from rampup.plotting import plot
 
-        globals()["plot"] = plot  # importing the submodule set ``rampup.plot`` to the module: the function wins
+        globals()["plot"] = plot
         return plot
     raise AttributeError(f"module 'rampup' has no attribute {name!r}")

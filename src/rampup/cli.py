@@ -179,7 +179,7 @@ def plot_command(
     for spec in specs:  # bad input fails here, before matplotlib is imported
         resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     try:
-        from rampup.plot import DEFAULT_OUTPUT, plot, plot_terminal, save_figure
+        from rampup.plotting import DEFAULT_OUTPUT, plot, plot_terminal, save_figure
 
         options: dict[str, Any] = {
             "peak_lr": peak_lr,
@@ -233,6 +233,9 @@ def recommend_command(
     decay: Annotated[str, typer.Option("--decay", help="After the warmup: linear, cosine(to=0.1)...")] = "linear",
     max_warmup_share: Annotated[float, typer.Option("--max-warmup-share", help="Cap, share of the run.")] = 0.25,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON.")] = False,
+    plot_path: Annotated[
+        str | None, typer.Option("--plot", help="Also draw the schedule next to the alternatives (a PNG).")
+    ] = None,
 ) -> None:
     """How many warmup steps: the number, the schedule, the rules that fired and the HF / TRL arguments."""
     from rampup.advisor import recommend
@@ -264,6 +267,20 @@ def recommend_command(
         decay=decay,
     )
     typer.echo(advice.to_json() if as_json else advice.explain())
+    if plot_path is not None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from rampup.plotting import plot_recommendation
+        except ImportError as error:
+            raise RampupError("--plot", plot_path, "the plot extra installed", hint=str(error)) from None
+        fig, _ = plot_recommendation(advice, plot_path)
+        plt.close(fig)
+        if not as_json:
+            typer.echo(f"plot:      {plot_path}")
 
 
 @app.command("export")

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import sys
-import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -617,16 +615,3 @@ def plot_terminal(
         )
     text = "\n".join(line.rstrip() for line in lines.splitlines())
     return text
-
-
-# ``rampup.plot`` is this function (see rampup/__init__.py); where this module was imported
-# first (``import rampup.plot``), the package attribute is this module instead, so it can be
-# called too: ``rampup.plot(...)`` draws either way.
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Figure, Axes]:
-        return plot(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
