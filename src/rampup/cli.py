@@ -288,7 +288,9 @@ def export_command(
     spec: SpecArg,
     to: Annotated[str, typer.Option("--to", help="torch, hf, trl, lightning, optax or keras.")],
     total_steps: TotalOpt = None,
-    peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Peak learning rate (default: preset's)")] = None,
+    peak_lr: Annotated[
+        float | None, typer.Option("--peak-lr", help="Peak learning rate (default: the preset's, else 1e-3).")
+    ] = None,
     steps_per_epoch: EpochOpt = None,
     tokens_per_step: TokensOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="hf/trl: fail unless a built-in is exact.")] = False,
@@ -306,6 +308,13 @@ def export_command(
         strict=strict,
     )
     typer.echo(code, nl=False)
+
+
+# the lab (issue 7): its commands live in rampup.lab.commands; torch is imported only when they run
+from rampup.lab.commands import demo_command, lab_app  # noqa: E402
+
+app.add_typer(lab_app, name="lab")
+app.command("demo")(demo_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

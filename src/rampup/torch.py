@@ -1,0 +1,608 @@
+"""PyTorch front door: :class:`RampupLR`, a closed-form scheduler, and :func:`with_warmup`.
+
+``RampupLR`` is a real :class:`torch.optim.lr_scheduler.LRScheduler`. Each
+parameter group's own initial rate (``group["initial_lr"]``, set from its ``lr``
+as PyTorch's schedulers do) is its peak, and after ``n`` calls of ``step()``
+every group runs at ``initial_lr * schedule(n)``: the engine's value at step
+``n``, computed in closed form every time (no recursive update that could drift,
+unlike the chainable forms of PyTorch's own schedulers)::
+
+    >>> import torch
+    >>> from rampup.torch import RampupLR
+    >>> model = torch.nn.Linear(2, 1)
+    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> scheduler = RampupLR(optimizer, "linear(5%) -> cosine(to=0.1)", total_steps=1000)
+    >>> for _ in range(50):
+    ...     optimizer.step()
+    ...     scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.1]
+
+``with_warmup(scheduler, "linear(500)")`` puts a warmup in front of any other
+PyTorch scheduler. See docs/torch.md for resuming, tensor rates with a
+``torch.compile``d optimizer step, gradient accumulation and multi-process runs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from numbers import Real
+from typing import Any, SupportsFloat
+
+try:
+    import torch
+    from torch import Tensor
+    from torch.optim import Optimizer
+    from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+except ImportError as error:  # pragma: no cover - exercised in a subprocess without torch
+    raise ImportError("rampup.torch needs PyTorch, which is not installed: pip install 'rampup[torch]'") from error
+
+from rampup.curves import SCALAR, Segment
+from rampup.errors import RampupError
+from rampup.schedule import Phase, Schedule, as_schedule
+
+__all__ = ["RampupLR", "WarmupScheduler", "with_warmup"]
+
+#: version of the state_dict layout
+_FORMAT = 1
+
+_ORDER_WARNING = (
+    "scheduler.step() was called before optimizer.step(): the rate for step 0 was never used. "
+    "Call optimizer.step() first, then scheduler.step(), once per optimizer update "
+    "(see https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate)"
+)
+
+
+def _check_optimizer(optimizer: object) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise RampupError(
+            "optimizer",
+            type(optimizer).__name__,
+            "a torch.optim.Optimizer",
+            hint="build the optimizer first, e.g. torch.optim.AdamW(model.parameters(), lr=3e-4)",
+        )
+    if not optimizer.param_groups:
+        raise RampupError("optimizer", "no parameter groups", "an optimizer with at least one parameter group")
+    return optimizer
+
+
+def _as_float(value: object, field: str) -> float:
+    """A group's rate as a Python float (a tensor rate is read once, here, never per step)."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise RampupError(field, f"a tensor of shape {tuple(value.shape)}", "a number or a one-element tensor")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or value < 0:
+        raise RampupError(field, value, "a finite learning rate >= 0")
+    return float(value)
+
+
+def _check_step(value: object, field: str, lowest: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RampupError(field, value, "a whole number of optimizer steps")
+    if value < lowest:
+        expected = "-1 (a new run) or the number of the last step done (>= 0)" if lowest < 0 else "a step >= 0"
+        raise RampupError(field, value, expected, hint="steps count optimizer updates from 0")
+    return value
+
+
+def _warn_if_out_of_order(optimizer: Optimizer) -> None:
+    """PyTorch's check (pytorch/pytorch#20124): the first scheduler step should follow an optimizer step."""
+    if hasattr(optimizer.step, "_wrapped_by_lr_sched") and not getattr(optimizer, "_opt_called", False):
+        warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
+
+
+def _state_entry(state: Mapping[str, Any], key: str, owner: str) -> Any:
+    if not isinstance(state, Mapping):
+        raise RampupError(f"{owner} state_dict", type(state).__name__, "a dict made by state_dict()")
+    if key not in state:
+        raise RampupError(
+            f"{owner} state_dict",
+            sorted(state),
+            f"a dict with the key {key!r}, as made by {owner}.state_dict()",
+            hint="was the checkpoint written by another scheduler?",
+        )
+    return state[key]
+
+
+_is_compiling = torch.compiler.is_dynamo_compiling  # False when eager; True while dynamo traces
+
+
+def _locate(schedule: Schedule, step: int) -> tuple[float, float, Any, Segment | None]:
+    """The phase of ``schedule`` that ``step`` falls in: ``(start, stop, formula, segment)``.
+
+    ``formula(SCALAR, step - start, segment)`` is then ``schedule(step)`` bit for
+    bit: the engine's own formula on the engine's own segment, the very call
+    ``Schedule.__call__`` makes, whose phase search is done here once per phase
+    instead of once per step (after the last phase: the value it holds).
+    """
+    plan = schedule._plan
+    for segment in plan.segments:
+        if segment.start <= step < segment.start + segment.length:
+            return segment.start, segment.start + segment.length, segment.curve.formula, segment
+    if step >= plan.end:
+        return plan.end, math.inf, _Hold(plan.final), None
+    raise RampupError("step", step, "a number of optimizer steps >= 0")
+
+
+class _Hold:
+    """The formula after a schedule's last phase: the value it holds (``Schedule.final_value()``)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, xp: Any, t: Any, segment: Segment | None) -> float:
+        return self.value
+
+
+class RampupLR(LRScheduler):
+    """A PyTorch scheduler that runs a rampup schedule in closed form.
+
+    ``lr = initial_lr * schedule(step)`` for every parameter group, where ``step``
+    is the number of ``scheduler.step()`` calls so far (one per optimizer update)
+    and ``initial_lr`` is the group's rate when the scheduler was built (its
+    peak). This is :class:`torch.optim.lr_scheduler.LambdaLR`'s rule, with the
+    function given as data, so it survives ``state_dict()``.
+
+    Args:
+        optimizer: the optimizer whose rates to set.
+        schedule: a :class:`rampup.Schedule`, spec text (``"linear(5%) -> cosine"``),
+            a preset name (``"bert"``) or the dict form.
+        total_steps: the run's number of optimizer updates (needed by ``5%`` and open lengths).
+        steps_per_epoch: optimizer updates per epoch (needed by ``2ep``).
+        tokens_per_step: tokens per optimizer update (needed by ``375Mtok``).
+        last_epoch: PyTorch's resume index: -1 starts a run. Prefer ``load_state_dict``.
+
+    ``get_last_lr()`` returns the rates written, as Python floats (for a tensor
+    ``lr``, the tensor holds that value in its dtype).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedule: Schedule | str | Mapping[str, Any],
+        *,
+        total_steps: int | None = None,
+        steps_per_epoch: float | None = None,
+        tokens_per_step: float | None = None,
+        last_epoch: int = -1,
+    ) -> None:
+        optimizer = _check_optimizer(optimizer)
+        last_epoch = _check_step(last_epoch, "last_epoch", -1)
+        resolved = as_schedule(schedule).resolve(
+            total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step
+        )
+        #: the schedule, resolved: every length in steps
+        self.schedule: Schedule = resolved
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group in groups:
+                lr = group["lr"]
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
+        else:
+            for index, group in enumerate(groups):
+                if "initial_lr" not in group:
+                    raise RampupError(
+                        f"optimizer.param_groups[{index}]",
+                        "no 'initial_lr'",
+                        "a group with 'initial_lr' when last_epoch >= 0 (a resumed run)",
+                        hint="load the optimizer's state_dict first, or use scheduler.load_state_dict()",
+                    )
+        self._peaks: list[float] = [
+            _as_float(group["initial_lr"], f"optimizer.param_groups[{index}]['initial_lr']")
+            for index, group in enumerate(groups)
+        ]
+        # the current phase: (start, stop, the engine's formula, its segment), see _locate
+        self._span: tuple[float, float, Any, Segment | None] = _locate(resolved, 0)
+        # the groups list last seen when every rate in it was a float (the fast path), else None
+        self._float_groups: list[dict[str, Any]] | None = None
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = list(self._peaks)  # floats: plain data
+
+    # ------------------------------------------------------------------ stepping
+
+    def _value(self, step: int) -> float:
+        """``schedule(step)``, bit for bit (see :func:`_locate`)."""
+        start, stop, formula, segment = self._span
+        if not start <= step < stop:
+            start, stop, formula, segment = self._span = _locate(self.schedule, step)
+        return formula(SCALAR, step - start, segment)  # type: ignore[no-any-return]
+
+    def _groups_error(self) -> RampupError:
+        return RampupError(
+            "optimizer.param_groups",
+            f"{len(self.optimizer.param_groups)} groups",
+            f"the {len(self._peaks)} groups the scheduler was built with",
+            hint="build the scheduler after add_param_group(), or load a state_dict made with as many groups",
+        )
+
+    def _write(self, multiplier: float) -> None:
+        """Set every group's rate to ``peak * multiplier``: floats replaced, tensors filled in place."""
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self._peaks):
+            raise self._groups_error()
+        if any(isinstance(group["lr"], Tensor) for group in groups):
+            self._float_groups = None
+            for group, peak in zip(groups, self._peaks, strict=True):
+                current = group["lr"]
+                if isinstance(current, Tensor):
+                    current.fill_(peak * multiplier)  # in place: no new tensor, no host-device sync
+                else:
+                    group["lr"] = peak * multiplier
+        else:
+            self._float_groups = groups
+            for group, peak in zip(groups, self._peaks, strict=False):
+                group["lr"] = peak * multiplier
+
+    def step(self, epoch: int | None = None) -> None:
+        """Move to the next step (call it once per optimizer update, after ``optimizer.step()``).
+
+        ``step(n)`` jumps to step ``n`` (the rates for the update after ``n`` updates).
+        Whether the groups' rates are floats or tensors is looked at when the
+        optimizer's groups list is new (built, or replaced by ``optimizer.load_state_dict``):
+        a tensor rate is filled in place, a float replaced.
+        """
+        if _is_compiling():  # inside a torch.compile'd function: run eagerly (see _eager_step)
+            _eager_step(self, epoch)
+            return
+        count = self._step_count
+        self._step_count = count + 1
+        if count == 1:
+            _warn_if_out_of_order(self.optimizer)
+        if epoch is None:
+            current = self.last_epoch = self.last_epoch + 1
+        else:
+            current = self.last_epoch = _check_step(epoch, "step", 0)
+        # _value, inlined (this runs once per optimizer update): the engine's formula for the current phase
+        start, stop, formula, segment = self._span
+        multiplier = formula(SCALAR, current - start, segment) if start <= current < stop else self._value(current)
+        groups, peaks = self.optimizer.param_groups, self._peaks
+        size = len(peaks)
+        if groups is self._float_groups and len(groups) == size:  # the fast path: floats, as last seen
+            if size == 1:  # model.parameters(): one group, no loop
+                groups[0]["lr"] = peaks[0] * multiplier
+            else:
+                for group, peak in zip(groups, peaks):  # noqa: B905  (lengths checked; a keyword makes zip slow)
+                    group["lr"] = peak * multiplier
+        else:
+            self._write(multiplier)
+
+    def get_lr(self) -> list[float | Tensor]:
+        """The rates for the current step (closed form): ``initial_lr * schedule(last_epoch)``."""
+        multiplier = self.schedule(self.last_epoch)
+        return [peak * multiplier for peak in self._peaks]
+
+    def get_last_lr(self) -> list[float | Tensor]:
+        """The rates in use now, one per parameter group, as Python floats: ``initial_lr * schedule(last_epoch)``."""
+        multiplier = self._value(self.last_epoch)
+        return [peak * multiplier for peak in self._peaks]
+
+    @property
+    def _last_lr(self) -> list[float | Tensor]:
+        # PyTorch's schedulers keep the list in this attribute; some code reads it directly.
+        return self.get_last_lr()
+
+    @_last_lr.setter
+    def _last_lr(self, value: list[float | Tensor]) -> None:
+        pass  # derived from the step, never stored
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data only (loads with ``torch.load(..., weights_only=True)``).
+
+        ``schedule`` is the resolved spec text, ``total_steps`` the total it was
+        resolved with, ``step`` the steps done, ``base_lrs`` the peaks.
+        """
+        return {
+            "format": _FORMAT,
+            "schedule": str(self.schedule),
+            "total_steps": self.schedule.total_steps,
+            "step": self.last_epoch,
+            "step_count": self._step_count,
+            "base_lrs": list(self._peaks),
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], *, allow_schedule_change: bool = False) -> None:
+        """Resume at the saved step, and set the groups' rates for it.
+
+        The checkpoint's schedule must be this scheduler's (same resolved spec, same
+        total), else a :class:`RampupError` says what differs. To continue a run on a
+        new schedule (a longer run: ``RampupLR(optimizer, spec, total_steps=new)``),
+        pass ``allow_schedule_change=True``: the step and peaks come from the
+        checkpoint, and the rates follow this scheduler's schedule from that step on.
+
+        The rates are written here too, so it does not matter whether the optimizer's
+        state was loaded before or after.
+        """
+        saved_text = _state_entry(state_dict, "schedule", "RampupLR")
+        saved_total = _state_entry(state_dict, "total_steps", "RampupLR")
+        step = _check_step(_state_entry(state_dict, "step", "RampupLR"), "state_dict['step']", 0)
+        peaks = _state_entry(state_dict, "base_lrs", "RampupLR")
+        if not isinstance(peaks, (list, tuple)) or len(peaks) != len(self.optimizer.param_groups):
+            raise RampupError(
+                "state_dict['base_lrs']",
+                peaks,
+                f"{len(self.optimizer.param_groups)} rates, one per parameter group of the optimizer",
+            )
+        floats = [_as_float(peak, "state_dict['base_lrs']") for peak in peaks]
+        if not allow_schedule_change:
+            if saved_total != self.schedule.total_steps:
+                raise RampupError(
+                    "total_steps",
+                    self.schedule.total_steps,
+                    f"{saved_total}, the total the checkpoint was made with",
+                    hint=(
+                        f"build RampupLR with total_steps={saved_total} to resume the same run, or pass "
+                        "load_state_dict(..., allow_schedule_change=True) to continue on the new total"
+                    ),
+                )
+            if saved_text != str(self.schedule):
+                raise RampupError(
+                    "schedule",
+                    str(self.schedule),
+                    f"{saved_text!r}, the schedule the checkpoint was made with",
+                    hint="build RampupLR with that schedule, or pass allow_schedule_change=True to switch",
+                )
+        self._peaks = floats
+        self.base_lrs = list(floats)
+        count = state_dict.get("step_count", step + 1)
+        self._step_count = count if isinstance(count, int) and not isinstance(count, bool) else step + 1
+        self.last_epoch = step
+        self._write(self._value(step))
+
+    def __repr__(self) -> str:
+        return f"RampupLR({str(self.schedule)!r}, total_steps={self.schedule.total_steps}, step={self.last_epoch})"
+
+
+#: ``RampupLR.step`` run eagerly when called from inside a ``torch.compile``d function
+#: (the pattern of PyTorch's recipe "Running the compiled optimizer with an LR Scheduler").
+#: PyTorch's own schedulers are never traced (dynamo skips their file): a scheduler's
+#: Python state, such as its step counter, would be guarded on and recompiled for at
+#: every step. ``torch.compiler.disable`` does the same for ours; it is taken only
+#: when compiling, since its wrapper costs more than a whole eager step. (Dynamo may
+#: still look at the frames the eager step calls; it leaves alone a frame that neither
+#: receives a tensor nor names the ``torch`` module, which is how the methods that
+#: fill tensor rates are written.)
+_eager_step: Any = torch.compiler.disable(RampupLR.step, recursive=True)  # type: ignore[no-untyped-call]
+
+
+# ---------------------------------------------------------------------- with_warmup
+
+
+def _warmup_schedule(
+    warmup: int | str | Schedule | Mapping[str, Any],
+    total_steps: int | None,
+    steps_per_epoch: float | None,
+    tokens_per_step: float | None,
+) -> Schedule:
+    """``warmup -> constant``: the warmup phase, then the peak held (the rest is the inner scheduler's)."""
+    if isinstance(warmup, bool):
+        raise RampupError("warmup", warmup, "a number of steps or a warmup such as 'linear(500)'")
+    if isinstance(warmup, int):
+        if warmup < 0:
+            raise RampupError("warmup", warmup, "a number of warmup steps >= 0")
+        warmup = f"linear({warmup})"
+    if isinstance(warmup, str) and "->" not in warmup:
+        warmup = f"{warmup} -> constant"  # alone, "linear(500)" would read as a decay from the peak
+    phases = as_schedule(warmup).phases
+    if len(phases) == 2 and phases[1].curve == "constant" and phases[1].length is None:
+        phases = phases[:1]
+    if len(phases) != 1:
+        raise RampupError(
+            "warmup",
+            str(warmup) if not isinstance(warmup, Mapping) else dict(warmup),
+            "one warmup phase, such as 'linear(500)' or 'exponential(100)'",
+            hint="the wrapped scheduler does the rest; for a whole schedule use RampupLR",
+        )
+    schedule = Schedule((phases[0], Phase("constant")))
+    if schedule.roles[0] != "warmup":
+        raise RampupError(
+            "warmup",
+            str(phases[0]),
+            "a warmup curve that rises to the peak (linear, exponential, cosine, polynomial, 1-sqrt, untuned-...)",
+            hint="a constant warmup needs its start: constant(500, from=0.1)",
+        )
+    return schedule.resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
+
+
+class WarmupScheduler(LRScheduler):
+    """A warmup in front of another PyTorch scheduler (made by :func:`with_warmup`).
+
+    One clock: ``step`` counts the wrapper's ``step()`` calls. For ``step <= W``
+    (the warmup's length) the wrapped scheduler is not stepped, and each group runs
+    at ``warmup(step) * inner_lr``, where ``inner_lr`` is the rate the wrapped
+    scheduler set for its own step 0. After that the wrapped scheduler is stepped
+    once per call, so at step ``W + n`` the rates are the wrapped scheduler's after
+    ``n`` steps: its schedule starts when the warmup ends (give it the length
+    left, e.g. ``CosineAnnealingLR(optimizer, T_max=total - W)``).
+    """
+
+    def __init__(
+        self,
+        scheduler: LRScheduler,
+        warmup: int | str | Schedule | Mapping[str, Any],
+        *,
+        total_steps: int | None = None,
+        steps_per_epoch: float | None = None,
+        tokens_per_step: float | None = None,
+    ) -> None:
+        if isinstance(scheduler, Optimizer):
+            raise RampupError(
+                "scheduler",
+                type(scheduler).__name__,
+                "a learning-rate scheduler, not an optimizer",
+                hint="for a warmup alone use RampupLR(optimizer, 'linear(500) -> constant')",
+            )
+        if not isinstance(scheduler, LRScheduler):
+            raise RampupError(
+                "scheduler",
+                type(scheduler).__name__,
+                "a torch.optim.lr_scheduler scheduler (an LRScheduler or ReduceLROnPlateau)",
+                hint="build it first, e.g. with_warmup(CosineAnnealingLR(optimizer, T_max=9500), 'linear(500)')",
+            )
+        optimizer = _check_optimizer(scheduler.optimizer)
+        #: the warmup, resolved, followed by the peak held (``linear(500) -> constant``)
+        self.warmup: Schedule = _warmup_schedule(warmup, total_steps, steps_per_epoch, tokens_per_step)
+        #: the warmup's length in steps
+        self.warmup_steps: int = self.warmup.warmup_steps
+        #: the wrapped scheduler
+        self.scheduler: LRScheduler = scheduler
+        # the rates the wrapped scheduler set at construction: the warmup's peaks
+        self._inner_lrs: list[float] = [
+            _as_float(group["lr"], f"optimizer.param_groups[{index}]['lr']")
+            for index, group in enumerate(optimizer.param_groups)
+        ]
+        self._rates: list[Any] = list(self._inner_lrs)
+        self._span: tuple[float, float, Any, Segment | None] = _locate(self.warmup, 0)
+        super().__init__(optimizer, -1)
+
+    def _value(self, step: int) -> float:
+        """``warmup(step)``, bit for bit (see :func:`_locate`)."""
+        start, stop, formula, segment = self._span
+        if not start <= step < stop:
+            start, stop, formula, segment = self._span = _locate(self.warmup, step)
+        return formula(SCALAR, step - start, segment)  # type: ignore[no-any-return]
+
+    def _set(self, rates: list[Any]) -> None:
+        """Write the rates: a float replaced, a tensor filled (or copied) in place."""
+        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
+            current = group["lr"]
+            if isinstance(current, Tensor) and isinstance(rate, Tensor):
+                current.copy_(rate)
+            elif isinstance(current, Tensor):
+                current.fill_(rate)  # no new tensor, no host-device sync
+            else:
+                group["lr"] = rate
+
+    def step(self, metrics: SupportsFloat | None = None) -> None:
+        """Move to the next step; ``metrics`` is for a wrapped ReduceLROnPlateau (unused during the warmup)."""
+        if _is_compiling():  # inside a torch.compile'd function: run eagerly, like PyTorch's own schedulers
+            _eager_warmup_step(self, metrics)
+            return
+        inner = self.scheduler
+        plateau = isinstance(inner, ReduceLROnPlateau)
+        if plateau and metrics is None and self._step_count:  # (the step made when built has none)
+            raise RampupError(
+                "metrics", None, "the monitored value: the wrapped ReduceLROnPlateau needs scheduler.step(metrics)"
+            )
+        if not plateau and metrics is not None:
+            raise RampupError(
+                "metrics", metrics, f"no argument: the wrapped {type(inner).__name__} is stepped with step()"
+            )
+        if self._step_count == 1:
+            _warn_if_out_of_order(self.optimizer)
+        self._step_count += 1
+        self.last_epoch += 1
+        current, warmup_steps = self.last_epoch, self.warmup_steps
+        if current < warmup_steps:
+            multiplier = self._value(current)
+            self._rates = [lr * multiplier for lr in self._inner_lrs]
+            self._set(self._rates)
+        elif current == warmup_steps:
+            # hand over: the groups hold exactly the wrapped scheduler's own rates again
+            self._rates = list(self._inner_lrs)
+            self._set(self._rates)
+        else:
+            if plateau:
+                inner.step(metrics)  # type: ignore[arg-type]
+            else:
+                inner.step()
+            self._rates = list(inner.get_last_lr())
+
+    def get_lr(self) -> list[float | Tensor]:
+        """The rates in use (the wrapper has no closed form of its own after the warmup)."""
+        return list(self._rates)
+
+    def get_last_lr(self) -> list[float | Tensor]:
+        """The rates in use now: the warmed-up rates, then the wrapped scheduler's."""
+        return list(self._rates)
+
+    @property
+    def _last_lr(self) -> list[float | Tensor]:
+        return self.get_last_lr()
+
+    @_last_lr.setter
+    def _last_lr(self, value: list[float | Tensor]) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, Any]:
+        """The warmup's spec text, the step, the wrapped scheduler's rates at its step 0, and its state_dict."""
+        return {
+            "format": _FORMAT,
+            "warmup": str(self.warmup),
+            "step": self.last_epoch,
+            "step_count": self._step_count,
+            "inner_lrs": list(self._inner_lrs),
+            "scheduler": self.scheduler.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Resume both schedulers at the saved step and set the groups' rates for it."""
+        saved_warmup = _state_entry(state_dict, "warmup", "WarmupScheduler")
+        step = _check_step(_state_entry(state_dict, "step", "WarmupScheduler"), "state_dict['step']", 0)
+        inner_lrs = _state_entry(state_dict, "inner_lrs", "WarmupScheduler")
+        inner_state = _state_entry(state_dict, "scheduler", "WarmupScheduler")
+        if saved_warmup != str(self.warmup):
+            raise RampupError(
+                "warmup",
+                str(self.warmup),
+                f"{saved_warmup!r}, the warmup the checkpoint was made with",
+            )
+        if not isinstance(inner_lrs, (list, tuple)) or len(inner_lrs) != len(self.optimizer.param_groups):
+            raise RampupError(
+                "state_dict['inner_lrs']", inner_lrs, f"{len(self.optimizer.param_groups)} rates, one per group"
+            )
+        self.scheduler.load_state_dict(inner_state)
+        self._inner_lrs = [_as_float(lr, "state_dict['inner_lrs']") for lr in inner_lrs]
+        count = state_dict.get("step_count", step + 1)
+        self._step_count = count if isinstance(count, int) and not isinstance(count, bool) else step + 1
+        self.last_epoch = step
+        if step < self.warmup_steps:
+            multiplier = self._value(step)
+            self._rates = [lr * multiplier for lr in self._inner_lrs]
+        elif step == self.warmup_steps:
+            self._rates = list(self._inner_lrs)
+        else:
+            self._rates = list(self.scheduler.get_last_lr())
+        self._set(self._rates)
+
+    def __repr__(self) -> str:
+        return f"with_warmup({type(self.scheduler).__name__}, {str(self.warmup.phases[0])!r}, step={self.last_epoch})"
+
+
+_eager_warmup_step: Any = torch.compiler.disable(WarmupScheduler.step, recursive=True)  # type: ignore[no-untyped-call]
+
+
+def with_warmup(
+    scheduler: LRScheduler,
+    warmup: int | str | Schedule | Mapping[str, Any],
+    *,
+    total_steps: int | None = None,
+    steps_per_epoch: float | None = None,
+    tokens_per_step: float | None = None,
+) -> WarmupScheduler:
+    """Put a warmup in front of an existing PyTorch scheduler.
+
+    ``warmup`` is a number of steps (a linear warmup) or one warmup phase as text:
+    ``"linear(500)"``, ``"exponential(100)"``, ``"cosine(2ep)"`` (with
+    ``steps_per_epoch``), ``"linear(5%)"`` (with ``total_steps``). Build the wrapped
+    scheduler first, as usual: whatever rate it set at construction is the peak
+    the warmup climbs to, and its schedule starts when the warmup ends.
+
+    >>> import torch
+    >>> optimizer = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+    >>> cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=900)
+    >>> scheduler = with_warmup(cosine, "linear(100)")
+    >>> scheduler.get_last_lr()
+    [0.0]
+    """
+    return WarmupScheduler(
+        scheduler,
+        warmup,
+        total_steps=total_steps,
+        steps_per_epoch=steps_per_epoch,
+        tokens_per_step=tokens_per_step,
+    )
