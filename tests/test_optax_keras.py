@@ -98,7 +98,7 @@ def test_keras_equals_its_cosine_decay_with_warmup() -> None:
         initial_learning_rate=0.0, decay_steps=900, alpha=0.1, warmup_target=PEAK, warmup_steps=100
     )
     ours = rampup.keras.RampupSchedule("linear(100) -> cosine(900, to=0.1)", peak_lr=PEAK)
-    steps = STEPS[::7]  # Keras' CosineDecay takes one step at a time (it branches with ops.cond)
+    steps = STEPS[::25]  # Keras' CosineDecay takes one step at a time (it branches with ops.cond)
     got = np.asarray([float(ours(int(step))) for step in steps])
     _close_in_float32(got, np.asarray([float(theirs(int(step))) for step in steps]))
 

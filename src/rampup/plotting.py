@@ -493,52 +493,6 @@ def _plotext6(
     return text + "\n" + "\n".join(key)
 
 
-def _plotext5(
-    plt: Any,
-    series: list[_Series],
-    stop: int,
-    top: float,
-    floor: float | None,
-    title: str,
-    y_label: str,
-    width: int,
-    height: int,
-    color: bool,
-    x_ticks: _Ticks,
-    y_ticks: _Ticks,
-) -> str:
-    """Draw with plotext 5's function API (``plotsize``, ``plot``, ``build``)."""
-    plt.clear_figure()
-    try:
-        plt.plotsize(width, height - len(series) - 1)
-        if not color:
-            plt.theme("clear")
-        key = []
-        for index, (label, xs, ys, warmup_end) in enumerate(series):
-            glyph = "braille" if color else _TERMINAL_GLYPHS[index % len(_TERMINAL_GLYPHS)]
-            pixel = _TERMINAL_COLORS[index % len(_TERMINAL_COLORS)] if color else None
-            if 0 < warmup_end <= stop:
-                ys_mark = _column(floor, top, height)
-                plt.scatter([warmup_end] * len(ys_mark), ys_mark, marker="┆", color=pixel)
-            plt.plot(xs, ys, marker=glyph, color=pixel)
-            paint = (lambda text, pixel: str(plt.colorize(text, color=pixel))) if color else None
-            key.append(_key_line(label, glyph, warmup_end, paint, pixel))
-        plt.title(title)
-        plt.xlabel("step")
-        plt.ylabel(y_label)
-        plt.xlim(0, stop)
-        plt.xticks(*x_ticks)
-        if floor is not None:
-            plt.yscale("log")  # (plotext 5 reads log-axis limits in other units: left to it)
-        else:
-            plt.ylim(0, top * 1.05 if top > 0 else 1.0)
-            plt.yticks(*y_ticks)
-        text: str = plt.build()
-    finally:
-        plt.clear_figure()
-    return (text if color else str(plt.uncolorize(text))) + "\n" + "\n".join(key)
-
-
 def plot_terminal(
     schedules: ScheduleLike | Iterable[ScheduleLike],
     total_steps: int | None = None,
@@ -583,35 +537,19 @@ def plot_terminal(
         series.append((curve.label, steps.tolist(), values.tolist(), curve.warmup_end))
     y_ticks = _nice_ticks(0.0, top, max(2, height // 6))  # linear axis only
     y_labels = [f"{y:.3g}" for y in y_ticks]
-    if hasattr(plt, "figure") and hasattr(plt.figure, "signal"):  # plotext >= 6
-        lines = _plotext6(
-            plt,
-            series,
-            stop,
-            top,
-            floor if log_y else None,
-            text_title,
-            y_label,
-            width,
-            height,
-            color,
-            (x_ticks, x_labels),
-            (y_ticks, y_labels),
-        )
-    else:  # plotext 5
-        lines = _plotext5(
-            plt,
-            series,
-            stop,
-            top,
-            floor if log_y else None,
-            text_title,
-            y_label,
-            width,
-            height,
-            color,
-            (x_ticks, x_labels),
-            (y_ticks, y_labels),
-        )
+    lines = _plotext6(
+        plt,
+        series,
+        stop,
+        top,
+        floor if log_y else None,
+        text_title,
+        y_label,
+        width,
+        height,
+        color,
+        (x_ticks, x_labels),
+        (y_ticks, y_labels),
+    )
     text = "\n".join(line.rstrip() for line in lines.splitlines())
     return text
