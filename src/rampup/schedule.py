@@ -400,6 +400,20 @@ class Schedule:
         seg = plan.segments[bisect_right(plan.starts, step) - 1]
         return float(seg.curve.formula(SCALAR, step - seg.start, seg))
 
+    def segment_at(self, step: float) -> Segment | None:
+        """The resolved phase that ``step`` falls in, or None past the end (the value then holds).
+
+        ``seg.value(SCALAR, step - seg.start)`` is ``self(step)``: front doors that step
+        through a run one update at a time (``rampup.torch``) look the phase up once per
+        phase with this, instead of once per step.
+        """
+        if not (step >= 0 and math.isfinite(step)):
+            raise RampupError("step", step, "a finite number of optimizer steps >= 0")
+        plan = self._plan
+        if step >= plan.end:
+            return None
+        return plan.segments[bisect_right(plan.starts, step) - 1]
+
     def values(self, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """The multipliers at many steps at once (NumPy, float64); equals calling one by one.
 

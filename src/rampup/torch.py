@@ -118,13 +118,11 @@ def _locate(schedule: Schedule, step: int) -> tuple[float, float, Any, Segment |
     ``Schedule.__call__`` makes, whose phase search is done here once per phase
     instead of once per step (after the last phase: the value it holds).
     """
-    plan = schedule._plan
-    for segment in plan.segments:
-        if segment.start <= step < segment.start + segment.length:
-            return segment.start, segment.start + segment.length, segment.curve.formula, segment
-    if step >= plan.end:
-        return plan.end, math.inf, _Hold(plan.final), None
-    raise RampupError("step", step, "a number of optimizer steps >= 0")
+    segment = schedule.segment_at(step)
+    if segment is not None:
+        return segment.start, segment.end, segment.curve.formula, segment
+    end = schedule.spans()[-1][1] + schedule.spans()[-1][2]
+    return end, math.inf, _Hold(schedule.final_value()), None
 
 
 class _Hold:
