@@ -1,0 +1,124 @@
+"""The ``rampup lab`` and ``rampup demo`` commands (registered in :mod:`rampup.cli`).
+
+PyTorch and matplotlib are imported only when a command runs trials or draws figures, so
+``rampup --help`` stays fast. Bad input raises :class:`RampupError`; the CLI turns it into one
+``error:`` line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rampup.errors import RampupError
+
+__all__ = ["demo_command", "lab_app"]
+
+lab_app = typer.Typer(
+    help="The warmup lab: real training runs that show what warmup does (needs torch).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DbOpt = Annotated[str, typer.Option("--db", help="SQLite results database (created if missing).")]
+
+
+@lab_app.command("tasks")
+def tasks_command() -> None:
+    """The built-in tasks with their sizes, optimizer and calibrated rates."""
+    from rampup.lab.tasks import TASKS
+
+    for task in TASKS.values():
+        typer.echo(task.describe())
+
+
+def _rates(values: list[str], normal: float, high: float) -> list[float]:
+    rates: list[float] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if item == "normal":
+                rates.append(normal)
+            elif item == "high":
+                rates.append(high)
+            else:
+                try:
+                    rates.append(float(item))
+                except ValueError:
+                    raise RampupError("--lr", item, "a peak learning rate > 0, or 'normal' / 'high'") from None
+    return rates
+
+
+@lab_app.command("run")
+def run_command(
+    task: Annotated[str, typer.Option("--task", help="A built-in task (see `rampup lab tasks`).")],
+    warmup: Annotated[
+        list[str],
+        typer.Option(
+            "--warmup",
+            help="Repeatable: none, advisor, a warmup phase such as 'linear(5%)' (followed by the task's decay), "
+            "or a whole schedule with '->'.",
+        ),
+    ],
+    lr: Annotated[
+        list[str], typer.Option("--lr", help="Repeatable or comma-separated peak rates; 'normal'/'high': the task's.")
+    ],
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 for every (warmup, rate).")] = 1,
+    db: DbOpt = "rampup-lab.db",
+    steps: Annotated[int | None, typer.Option("--steps", help="Steps per trial (default: the task's).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: all cores).")] = None,
+    beta2: Annotated[float | None, typer.Option("--beta2", help="Adam's beta2 (default: the task's).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run a sweep of warmups x peak rates x seeds; finished trials in --db are skipped."""
+    from rampup.lab.demo import format_table
+    from rampup.lab.metrics import cells
+    from rampup.lab.runner import plan_trials, run_sweep
+    from rampup.lab.store import Store
+    from rampup.lab.tasks import get_task
+
+    spec = get_task(task)
+    rates = _rates(lr, spec.normal_lr, spec.high_lr)
+    trials = plan_trials(spec.name, warmup, rates, seeds, steps=steps, beta2=beta2)
+    summary = run_sweep(trials, db, workers=workers, progress=not quiet)
+    with Store(db) as store:
+        rows = store.rows(keys=summary.keys)
+    typer.echo(format_table(cells(rows)))
+    typer.echo(summary.line())
+    failed = [row for row in rows if row.status == "failed"]
+    for row in failed:
+        typer.echo(f"failed: {row.warmup} lr={row.peak_lr:g} seed={row.seed}: {row.error}", err=True)
+
+
+@lab_app.command("report")
+def report_command(
+    db: DbOpt = "rampup-lab.db",
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for the figures and tables.")] = "rampup-report",
+    task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
+) -> None:
+    """PNG figures and a summary table (Markdown and HTML) from a results database."""
+    from rampup.lab.report import write_report
+    from rampup.lab.store import Store
+
+    with Store(db, readonly=True) as store:
+        rows = store.rows(task=task)
+    for path in write_report(rows, out):
+        typer.echo(str(path))
+
+
+def demo_command(
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for the database, figures and tables.")] = (
+        "rampup-demo"
+    ),
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds per (warmup, rate).")] = 3,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: all cores).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Steps per trial (default: the task's).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Show what warmup does: Post-LN transformer, no / short / the advisor's warmup, at a normal and a high rate."""
+    from rampup.lab.demo import run_demo
+
+    run_demo(out, seeds=seeds, workers=workers, steps=steps, progress=not quiet, echo=typer.echo)

@@ -1,0 +1,305 @@
+"""Planning and running sweeps: warmups x peak rates x seeds, in parallel, resumable.
+
+**Warmup convention.** Every trial's schedule is a warmup followed by the task's decay
+(``cosine(to=0.1)`` for the built-in tasks), so trials differ in their warmup alone:
+
+- ``none``: no warmup, the decay alone (step 0 runs at the peak rate);
+- ``advisor``: the warmup :func:`rampup.recommend` gives for the task (pretraining, the task's
+  architecture and optimizer, the run's length);
+- a warmup phase such as ``linear(5%)``, ``exponential(50)`` or ``untuned-linear(beta2=0.98)``:
+  that warmup, then the decay;
+- a whole schedule (text with ``->``, or a preset name): used as it is.
+
+**Running.** Trials run in worker processes (spawn; one PyTorch thread each). The parent writes each
+result to SQLite as it arrives (:class:`rampup.lab.store.Store`) and skips the trials the database
+has already finished, so a killed sweep picks up where it stopped. A trial that raises is recorded as
+``failed`` with its message; a diverging one as ``diverged``; neither stops the sweep.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rampup.errors import RampupError
+from rampup.lab.result import TrialConfig, TrialResult
+from rampup.lab.store import DEFAULT_DB, Store
+from rampup.lab.tasks import OptimizerSettings, Task, get_task
+from rampup.presets import PRESETS
+from rampup.schedule import Schedule, as_schedule
+
+__all__ = [
+    "SweepSummary",
+    "advisor_schedule",
+    "plan_trials",
+    "run_sweep",
+    "run_trial",
+    "schedule_for",
+]
+
+#: fewest steps a trial may have (a warmup and a decay need room)
+MIN_STEPS = 10
+
+
+def advisor_schedule(task: Task, steps: int, optimizer: OptimizerSettings) -> Schedule:
+    """The advisor's warmup for the task, followed by the task's decay, resolved to ``steps``."""
+    from rampup.advisor import recommend
+
+    betas = optimizer.betas if optimizer.name == "adam" else None
+    rec = recommend(
+        total_steps=steps,
+        regime="pretrain",
+        architecture=task.architecture,
+        optimizer=optimizer.name,
+        betas=betas,
+        decay=task.decay,
+    )
+    return as_schedule(rec.spec).resolve(total_steps=steps)
+
+
+def schedule_for(task: Task, warmup: str, steps: int, optimizer: OptimizerSettings | None = None) -> Schedule:
+    """The full schedule a ``--warmup`` value stands for (module docstring), resolved to ``steps``."""
+    if not isinstance(warmup, str) or not warmup.strip():
+        raise RampupError("--warmup", warmup, "none, advisor, a warmup such as linear(5%), or a whole schedule")
+    text = warmup.strip()
+    optimizer = optimizer or task.optimizer
+    if text == "none":
+        return as_schedule(task.decay).resolve(total_steps=steps)
+    if text == "advisor":
+        return advisor_schedule(task, steps, optimizer)
+    if "->" in text or text in PRESETS:
+        return as_schedule(text).resolve(total_steps=steps)
+    schedule = as_schedule(f"{text} -> {task.decay}")
+    if schedule.roles[0] != "warmup":
+        raise RampupError(
+            "--warmup",
+            text,
+            "a warmup phase such as linear(5%) or exponential(50), none, advisor, or a whole schedule with '->'",
+        )
+    return schedule.resolve(total_steps=steps)
+
+
+def _check_lr(lr: object) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr <= 0:
+        raise RampupError("--lr", lr, "a peak learning rate > 0")
+    return float(lr)
+
+
+def plan_trials(
+    task: str,
+    warmups: Sequence[str],
+    lrs: Sequence[float],
+    seeds: int | Sequence[int] = 1,
+    *,
+    steps: int | None = None,
+    beta2: float | None = None,
+) -> list[TrialConfig]:
+    """Every (warmup, rate, seed) trial of a sweep; bad input raises :class:`RampupError` before anything runs.
+
+    ``seeds`` is a count (seeds 0..N-1) or the seeds themselves; ``steps`` overrides the task's length.
+    """
+    spec = get_task(task)
+    if not warmups:
+        raise RampupError("--warmup", list(warmups), "at least one warmup (none, advisor, linear(5%)...)")
+    if not lrs:
+        raise RampupError("--lr", list(lrs), "at least one peak learning rate > 0")
+    rates = [_check_lr(lr) for lr in lrs]
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise RampupError("--seeds", seeds, "a number of seeds >= 1")
+        seed_list = list(range(seeds))
+    else:
+        seed_list = list(seeds)  # type: ignore[arg-type]
+        if not seed_list or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seed_list):
+            raise RampupError("seeds", seeds, "whole numbers >= 0")
+    total = spec.steps if steps is None else steps
+    if isinstance(total, bool) or not isinstance(total, int) or total < MIN_STEPS:
+        raise RampupError("--steps", steps, f"a whole number of steps >= {MIN_STEPS}")
+    optimizer = spec.optimizer.with_beta2(beta2)
+    data = dict(spec.data)
+    if spec.kind == "charlm":
+        from rampup.lab.corpus import load_corpus
+
+        data["sha256"] = load_corpus(int(data["chars"]), float(data["heldout"])).sha256
+    schedules = {warmup: str(schedule_for(spec, warmup, total, optimizer)) for warmup in warmups}
+    trials: list[TrialConfig] = []
+    for warmup in warmups:
+        for lr in rates:
+            for seed in seed_list:
+                trials.append(
+                    TrialConfig(
+                        task=spec.name,
+                        warmup=warmup.strip(),
+                        schedule=schedules[warmup],
+                        peak_lr=lr,
+                        seed=seed,
+                        steps=total,
+                        batch=spec.batch,
+                        optimizer=optimizer,
+                        model=dict(spec.model),
+                        data=data,
+                    )
+                )
+    return trials
+
+
+def run_trial(config: TrialConfig) -> TrialResult:
+    """Run one trial; an exception becomes a ``failed`` result carrying its message (never raised)."""
+    start = time.perf_counter()
+    try:
+        from rampup.lab.train import train
+
+        return train(config)
+    except Exception as error:  # a failing trial must not stop the sweep
+        last = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        where = f" ({last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
+        return TrialResult(
+            config=config,
+            status="failed",
+            wall_s=time.perf_counter() - start,
+            error=f"{type(error).__name__}: {error}{where}",
+        )
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the parent is gone (a killed sweep must not leave workers training)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did: trials in the plan, skipped (already finished), run now, and their outcomes."""
+
+    db: str
+    planned: int
+    skipped: int
+    ran: int
+    ok: int
+    diverged: int
+    failed: int
+    wall_s: float
+    keys: tuple[str, ...]
+
+    def line(self) -> str:
+        return (
+            f"{self.planned} trials: {self.skipped} already in {self.db}, {self.ran} run now "
+            f"({self.ok} ok, {self.diverged} diverged, {self.failed} failed) in {self.wall_s:.1f} s"
+        )
+
+
+def _in_process(trials: Sequence[TrialConfig]) -> Iterator[TrialResult]:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for config in trials:
+            yield run_trial(config)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run_sweep(
+    trials: Sequence[TrialConfig],
+    db: str | os.PathLike[str] = DEFAULT_DB,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    on_result: Callable[[TrialResult], Any] | None = None,
+) -> SweepSummary:
+    """Run the trials the database has not finished, ``workers`` at a time (default: all cores).
+
+    Each result is committed as soon as it arrives. ``workers=1`` runs in this process.
+    """
+    start = time.perf_counter()
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise RampupError("--workers", workers, "a number of worker processes >= 1")
+    unique: dict[str, TrialConfig] = {}
+    for config in trials:
+        unique.setdefault(config.key, config)
+    with Store(db) as store:
+        done = store.finished_keys()
+        pending = [config for key, config in unique.items() if key not in done]
+        skipped = len(unique) - len(pending)
+        count = workers or os.cpu_count() or 1
+        count = max(1, min(count, len(pending)))
+        counts = {"ok": 0, "diverged": 0, "failed": 0}
+        bar = _progress(len(unique), skipped, progress)
+        pool = None
+        try:
+            results: Iterator[TrialResult]
+            if count == 1:
+                results = _in_process(pending)
+            else:
+                context = multiprocessing.get_context("spawn")
+                pool = context.Pool(count, initializer=_init_worker, initargs=(os.getpid(),))
+                results = pool.imap_unordered(run_trial, pending, chunksize=1)
+            for result in results:
+                store.record(result)
+                counts[result.status] += 1
+                bar.update(result)
+                if on_result is not None:
+                    on_result(result)
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return SweepSummary(
+        db=str(db),
+        planned=len(unique),
+        skipped=skipped,
+        ran=sum(counts.values()),
+        ok=counts["ok"],
+        diverged=counts["diverged"],
+        failed=counts["failed"],
+        wall_s=time.perf_counter() - start,
+        keys=tuple(unique),
+    )
+
+
+class _Progress:
+    """A tqdm bar on stderr (or nothing when tqdm is missing or progress is off)."""
+
+    def __init__(self, total: int, done: int, enabled: bool) -> None:
+        self._bar: Any = None
+        if not enabled:
+            return
+        try:
+            tqdm = importlib.import_module("tqdm").tqdm
+        except ImportError:  # pragma: no cover - tqdm ships with the torch/hf extras
+            return
+        self._bar = tqdm(total=total, initial=done, file=sys.stderr, unit="trial", dynamic_ncols=True, leave=True)
+
+    def update(self, result: TrialResult) -> None:
+        if self._bar is not None:
+            cfg = result.config
+            self._bar.set_postfix_str(f"{cfg.warmup} lr={cfg.peak_lr:g} seed={cfg.seed}: {result.status}")
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress(total: int, done: int, enabled: bool) -> _Progress:
+    return _Progress(total, done, enabled)

@@ -1,0 +1,215 @@
+"""Trial results in SQLite: one row per trial key, committed as each trial finishes.
+
+Only the sweep's parent process writes, one transaction per finished trial, so a sweep killed at
+any moment (even by SIGKILL) leaves every trial it had recorded intact; running it again skips
+them. ``runs`` counts how many times a trial's result was written: it stays 1 for finished trials
+(``ok`` or ``diverged``); a ``failed`` trial is tried again on the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rampup.errors import RampupError
+from rampup.lab.result import TrialConfig, TrialResult
+
+__all__ = ["DEFAULT_DB", "FINISHED", "Store", "TrialRow"]
+
+#: where results go unless told otherwise
+DEFAULT_DB = "rampup-lab.db"
+#: statuses that count as finished (never run again)
+FINISHED = ("ok", "diverged")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS trials (
+    key TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    warmup TEXT NOT NULL,
+    schedule TEXT NOT NULL,
+    peak_lr REAL NOT NULL,
+    seed INTEGER NOT NULL,
+    steps INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    diverged INTEGER NOT NULL,
+    initial_loss REAL,
+    final_loss REAL,
+    spikes INTEGER,
+    max_grad_norm REAL,
+    warmup_steps INTEGER,
+    wall_s REAL,
+    train_losses TEXT,
+    eval_steps TEXT,
+    eval_losses TEXT,
+    config TEXT NOT NULL,
+    error TEXT,
+    runs INTEGER NOT NULL DEFAULT 1,
+    finished_at TEXT NOT NULL
+)
+"""
+
+_COLUMNS = (
+    "key, task, warmup, schedule, peak_lr, seed, steps, status, diverged, initial_loss, final_loss, spikes, "
+    "max_grad_norm, warmup_steps, wall_s, train_losses, eval_steps, eval_losses, config, error, runs, finished_at"
+)
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One stored trial, as read back."""
+
+    key: str
+    task: str
+    warmup: str
+    schedule: str
+    peak_lr: float
+    seed: int
+    steps: int
+    status: str
+    diverged: bool
+    initial_loss: float | None
+    final_loss: float | None
+    spikes: int | None
+    max_grad_norm: float | None
+    warmup_steps: int | None
+    wall_s: float | None
+    train_losses: list[float | None]
+    eval_steps: list[int]
+    eval_losses: list[float | None]
+    config: TrialConfig
+    error: str | None
+    runs: int
+    finished_at: str
+
+
+def _bad_path(path: str | os.PathLike[str], why: object) -> RampupError:
+    return RampupError("--db", str(path), "a SQLite file that can be created and written", hint=str(why))
+
+
+class Store:
+    """A results database (created if missing). Unwritable paths raise :class:`RampupError`."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise RampupError("--db", str(path), "an existing rampup lab database", hint="run a sweep first")
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                self._db.execute("SELECT count(*) FROM trials").fetchone()
+            else:
+                if self.path.is_dir():
+                    raise _bad_path(path, "it is a directory")
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path)
+                self._db.execute(_SCHEMA)
+                self._db.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
+                self._db.execute("DROP TABLE probe")
+                self._db.commit()
+        except RampupError:
+            raise
+        except (OSError, sqlite3.Error) as error:
+            raise _bad_path(path, error) from None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def finished_keys(self) -> set[str]:
+        """Keys of the trials that need no more running."""
+        marks = ",".join("?" for _ in FINISHED)
+        rows = self._db.execute(f"SELECT key FROM trials WHERE status IN ({marks})", FINISHED).fetchall()
+        return {row[0] for row in rows}
+
+    def record(self, result: TrialResult) -> None:
+        """Write one result and commit it (a rerun of the same key counts up ``runs``)."""
+        config = result.config
+        values: tuple[Any, ...] = (
+            config.key,
+            config.task,
+            config.warmup,
+            config.schedule,
+            config.peak_lr,
+            config.seed,
+            config.steps,
+            result.status,
+            int(result.diverged),
+            result.initial_loss,
+            result.final_loss,
+            result.spikes,
+            result.max_grad_norm,
+            result.warmup_steps,
+            result.wall_s,
+            json.dumps(result.train_losses),
+            json.dumps(result.eval_steps),
+            json.dumps(result.eval_losses),
+            json.dumps(config.to_dict(), sort_keys=True),
+            result.error,
+            1,
+            datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS.split(", ")[1:-2])
+        try:
+            with self._db:
+                self._db.execute(
+                    f"INSERT INTO trials ({_COLUMNS}) VALUES ({','.join('?' * len(values))}) "
+                    f"ON CONFLICT(key) DO UPDATE SET {updates}, runs = runs + 1, finished_at = excluded.finished_at",
+                    values,
+                )
+        except sqlite3.Error as error:
+            raise _bad_path(self.path, error) from None
+
+    def rows(self, task: str | None = None, keys: Iterable[str] | None = None) -> list[TrialRow]:
+        """Stored trials (of one task, or with the given keys), in a stable order."""
+        query = f"SELECT {_COLUMNS} FROM trials"
+        args: list[Any] = []
+        if task is not None:
+            query += " WHERE task = ?"
+            args.append(task)
+        query += " ORDER BY task, warmup, peak_lr, seed, key"
+        wanted = set(keys) if keys is not None else None
+        out = []
+        for row in self._db.execute(query, args).fetchall():
+            if wanted is not None and row[0] not in wanted:
+                continue
+            out.append(
+                TrialRow(
+                    key=row[0],
+                    task=row[1],
+                    warmup=row[2],
+                    schedule=row[3],
+                    peak_lr=row[4],
+                    seed=row[5],
+                    steps=row[6],
+                    status=row[7],
+                    diverged=bool(row[8]),
+                    initial_loss=row[9],
+                    final_loss=row[10],
+                    spikes=row[11],
+                    max_grad_norm=row[12],
+                    warmup_steps=row[13],
+                    wall_s=row[14],
+                    train_losses=json.loads(row[15] or "[]"),
+                    eval_steps=json.loads(row[16] or "[]"),
+                    eval_losses=json.loads(row[17] or "[]"),
+                    config=TrialConfig.from_dict(json.loads(row[18])),
+                    error=row[19],
+                    runs=row[20],
+                    finished_at=row[21],
+                )
+            )
+        return out

@@ -1,0 +1,147 @@
+"""The lab's built-in tasks: what is trained, on which data, with which optimizer (no PyTorch import here).
+
+Every task is small enough that a run of a few hundred steps takes seconds on one CPU core, and its
+data is generated or read from the Python installation (nothing is downloaded):
+
+- ``postln``: a character-level language model on the Python standard library's source, a Post-LN
+  transformer (LayerNorm after each residual add, as in Vaswani et al. 2017) trained with Adam.
+  Calibrated so that at its high rate no warmup fails while the advisor's warmup trains (docs/lab.md).
+- ``preln``: the same model with Pre-LN (LayerNorm before each sublayer, Xiong et al. 2020).
+- ``mlp``: a batch-norm MLP on a generated teacher-labelled classification problem, SGD with momentum
+  at batch 1024 and a rate scaled up as Goyal et al. 2017 do for large batches.
+
+Every schedule of a trial is a warmup followed by the task's decay (``cosine(to=0.1)``); "no warmup"
+is the decay alone (see :func:`rampup.lab.runner.schedule_for`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from rampup.errors import RampupError
+
+__all__ = ["TASKS", "OptimizerSettings", "Task", "get_task"]
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """Adam (``betas``, ``eps``) or SGD (``momentum``); ``weight_decay`` for both."""
+
+    name: Literal["adam", "sgd"]
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the trial's configuration."""
+        data = asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    def with_beta2(self, beta2: float | None) -> OptimizerSettings:
+        """These settings with Adam's ``beta2`` replaced (checked to lie in (0, 1))."""
+        if beta2 is None:
+            return self
+        if self.name != "adam":
+            raise RampupError("--beta2", beta2, "no beta2 for an SGD task", hint="beta2 applies to Adam tasks only")
+        if not (isinstance(beta2, float | int) and math.isfinite(beta2) and 0 < beta2 < 1):
+            raise RampupError("--beta2", beta2, "a number between 0 and 1, e.g. 0.98")
+        return replace(self, betas=(self.betas[0], float(beta2)))
+
+
+@dataclass(frozen=True)
+class Task:
+    """A built-in training problem with its calibrated defaults.
+
+    ``normal_lr`` is a rate at which warmup hardly matters; ``high_lr`` is the rate the task was
+    calibrated at (docs/lab.md). ``model`` holds the model's sizes, ``data`` the data's.
+    """
+
+    name: str
+    title: str
+    kind: Literal["charlm", "mlp"]
+    steps: int
+    batch: int
+    normal_lr: float
+    high_lr: float
+    optimizer: OptimizerSettings
+    architecture: str | None
+    model: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    decay: str = "cosine(to=0.1)"
+
+    def describe(self) -> str:
+        """One paragraph for ``rampup lab tasks``."""
+        opt = self.optimizer
+        if opt.name == "adam":
+            how = f"Adam(betas={opt.betas}, eps={opt.eps:g})"
+        else:
+            how = f"SGD(momentum={opt.momentum:g}, weight_decay={opt.weight_decay:g})"
+        sizes = ", ".join(f"{key}={value}" for key, value in self.model.items())
+        return (
+            f"{self.name}: {self.title}\n"
+            f"    model: {sizes}\n"
+            f"    {how}, batch {self.batch}, {self.steps} steps, decay {self.decay}\n"
+            f"    rates: normal {self.normal_lr:g}, high {self.high_lr:g}"
+        )
+
+
+_CHARLM_MODEL = {"d_model": 32, "layers": 4, "heads": 4, "context": 32, "init_std": 0.05}
+_CHARLM_DATA = {"corpus": "python-stdlib", "chars": 600_000, "heldout": 0.1, "eval_sequences": 256}
+_ADAM = OptimizerSettings("adam", betas=(0.9, 0.98), eps=1e-9)
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task(
+            name="postln",
+            title="character LM on Python stdlib source, Post-LN transformer, Adam",
+            kind="charlm",
+            steps=400,
+            batch=16,
+            normal_lr=3e-3,
+            high_lr=2e-2,
+            optimizer=_ADAM,
+            architecture="post-ln",
+            model={**_CHARLM_MODEL, "norm": "post"},
+            data=dict(_CHARLM_DATA),
+        ),
+        Task(
+            name="preln",
+            title="the same character LM with a Pre-LN transformer (LayerNorm before each sublayer)",
+            kind="charlm",
+            steps=400,
+            batch=16,
+            normal_lr=3e-3,
+            high_lr=2e-2,
+            optimizer=_ADAM,
+            architecture="pre-ln",
+            model={**_CHARLM_MODEL, "norm": "pre"},
+            data=dict(_CHARLM_DATA),
+        ),
+        Task(
+            name="mlp",
+            title="batch-norm MLP on generated teacher-labelled data, SGD momentum at batch 1024 (Goyal et al.)",
+            kind="mlp",
+            steps=200,
+            batch=1024,
+            normal_lr=0.1,
+            high_lr=4.0,
+            optimizer=OptimizerSettings("sgd", momentum=0.9),
+            architecture=None,
+            model={"width": 128, "depth": 3},
+            data={"inputs": 32, "classes": 10, "examples": 50_000, "heldout": 5_000, "teacher_seed": 1234},
+        ),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """The built-in task called ``name``; a :class:`RampupError` lists the valid names."""
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise RampupError("--task", name, f"one of {', '.join(TASKS)}", hint="see `rampup lab tasks`") from None
