@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import traceback
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,42 +77,66 @@ def _train(
 
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
+    """One rank. It ends with ``os._exit``: with gloo, tearing down DDP's reducer after
+    ``all_gather_object`` can deadlock in ``~ProcessGroupGloo`` (it joins a worker thread
+    that waits for the GIL the destructor holds), so the rank writes its result, leaves
+    the group, and exits without running any destructor."""
+    status = 1
+    try:
+        _run_rank(rank, init_file, out_dir)
+        status = 0
+    except BaseException:
+        Path(out_dir, f"rank{rank}.error").write_text(traceback.format_exc())
+    finally:
+        os._exit(status)
+
+
+def _run_rank(rank: int, init_file: str, out_dir: str) -> None:
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     dist.init_process_group(
         "gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD, timeout=timedelta(seconds=60)
     )
-    try:
-        checkpoint = Path(out_dir) / "checkpoint.pt"
-        model, optimizer, scheduler = _build()
-        uninterrupted = _train(rank, model, optimizer, scheduler, range(UPDATES), checkpoint)
-        final = [param.detach().clone() for param in model.parameters()]
+    checkpoint = Path(out_dir) / "checkpoint.pt"
+    model, optimizer, scheduler = _build()
+    uninterrupted = _train(rank, model, optimizer, scheduler, range(UPDATES), checkpoint)
+    final = [param.detach().clone() for param in model.parameters()]
 
-        # a new process state: build everything again, load the checkpoint, continue
-        model, optimizer, scheduler = _build()
-        state = torch.load(checkpoint, weights_only=True)
-        model.module.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        resumed = _train(rank, model, optimizer, scheduler, range(RESUME_AT, UPDATES))
-        same_weights = all(torch.equal(a, b) for a, b in zip(final, model.parameters(), strict=True))
+    # a new process state: build everything again, load the checkpoint, continue
+    model, optimizer, scheduler = _build()
+    state = torch.load(checkpoint, weights_only=True)
+    model.module.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    resumed = _train(rank, model, optimizer, scheduler, range(RESUME_AT, UPDATES))
+    same_weights = all(torch.equal(a, b) for a, b in zip(final, model.parameters(), strict=True))
 
-        gathered: list[object] = [None] * WORLD
-        dist.all_gather_object(gathered, uninterrupted)
-        result = {
-            "uninterrupted": uninterrupted,
-            "resumed": resumed,
-            "engine": [[peak * scheduler.schedule(step) for peak in (0.1, 0.02)] for step in range(UPDATES)],
-            "all_ranks": gathered,
-            "same_weights_after_resume": same_weights,
-            "last_step": scheduler.last_epoch,
-        }
-        Path(out_dir, f"rank{rank}.json").write_text(json.dumps(result))
-    finally:
-        dist.destroy_process_group()
+    gathered: list[object] = [None] * WORLD
+    dist.all_gather_object(gathered, uninterrupted)
+    result = {
+        "uninterrupted": uninterrupted,
+        "resumed": resumed,
+        "engine": [[peak * scheduler.schedule(step) for peak in (0.1, 0.02)] for step in range(UPDATES)],
+        "all_ranks": gathered,
+        "same_weights_after_resume": same_weights,
+        "last_step": scheduler.last_epoch,
+    }
+    Path(out_dir, f"rank{rank}.json").write_text(json.dumps(result))
+    dist.barrier()  # both ranks have written before either leaves the group
+    dist.destroy_process_group()
 
 
 def test_every_rank_sees_the_same_rates_and_resumes_identically(tmp_path: Path) -> None:
-    mp.spawn(_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=True)  # type: ignore[attr-defined,no-untyped-call]
+    context = mp.spawn(_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=False)  # type: ignore[attr-defined,no-untyped-call]
+    deadline = time.monotonic() + 180  # a hung rank fails the test instead of hanging the suite
+    try:
+        while not context.join(timeout=1):
+            assert time.monotonic() < deadline, "the two ranks did not finish within 180 s"
+    finally:
+        for process in context.processes:
+            if process.is_alive():
+                process.kill()
+    errors = sorted(tmp_path.glob("rank*.error"))
+    assert not errors, "\n".join(path.read_text() for path in errors)
     results = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in range(WORLD)]
     for result in results:
         assert result["uninterrupted"] == result["engine"]  # one scheduler step per update, not per micro-batch
