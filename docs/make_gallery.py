@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 
 from rampup import PRESETS
 from rampup.curves import DECAY_CURVES, WARMUP_CURVES
-from rampup.plot import plot, save_figure
+from rampup.plotting import plot, save_figure
 from rampup.schedule import as_schedule
 
 DOCS = Path(__file__).resolve().parent

@@ -294,3 +294,32 @@ def test_recommend_plot_draws_the_recommendation_and_its_alternatives(tmp_path: 
     assert labels[0].startswith("recommended: linear(")
     assert len(labels) >= 2  # at least one alternative drawn beside it
     plt.close(fig)
+
+
+def test_gallery_script_runs_and_covers_every_preset_and_curve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/make_gallery.py imports, has a picture for every preset and curve, and renders one into tmp_path."""
+    import importlib.util
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    spec = importlib.util.spec_from_file_location("make_gallery", docs / "make_gallery.py")
+    assert spec is not None and spec.loader is not None
+    gallery = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "make_gallery", gallery)  # its dataclasses look their module up
+    spec.loader.exec_module(gallery)
+    presets = gallery.preset_pictures()
+    warmups = gallery.curve_pictures("warmup", gallery.WARMUP_EXAMPLES, rampup.curves.WARMUP_CURVES)
+    decays = gallery.curve_pictures("decay", gallery.DECAY_EXAMPLES, rampup.curves.DECAY_CURVES)
+    names = {picture.name for picture in [*presets, *warmups, *decays, *gallery.COMPARISONS]}
+    assert {f"preset-{name}" for name in rampup.PRESETS} <= names
+    assert {f"warmup-{name}" for name in rampup.curves.WARMUP_CURVES} <= names
+    assert {f"decay-{name}" for name in rampup.curves.DECAY_CURVES} <= names
+    # the committed page shows every picture, with its image checked in beside it
+    page = (docs / "gallery.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"![{name}](gallery/{name}.png)" in page, name
+        assert (docs / "gallery" / f"{name}.png").is_file(), name
+    monkeypatch.setattr(gallery, "OUT", tmp_path)
+    gallery.render(presets[0])
+    image = mimage.imread(tmp_path / f"{presets[0].name}.png")
+    assert image.shape[:2] == (360, 640)  # FIGSIZE 8 x 4.5 inches at 80 dpi
+    assert (np.abs(image[:, :, :3] - WHITE).max(axis=-1) > 0.2).mean() > 0.01  # something is drawn
