@@ -173,6 +173,8 @@ def test_presets(capsys: pytest.CaptureFixture[str]) -> None:
         (["values", "bert", "-n", "10", "--every", "0"], "--every"),
         (["values", "bert", "-n", "0"], "total_steps"),
         (["values", "bert", "-n", "10", "--peak-lr", "-1"], "--peak-lr"),
+        (["values", "bert", "-n", "10", "--peak-lr", "inf"], "a finite learning rate"),
+        (["show", "bert", "-n", "10", "--peak-lr", "-1"], "--peak-lr"),
         (["values", "linear(10) -> inverse-sqrt"], "--at"),  # open-ended: say which steps
         (["values"], "spec"),  # missing argument
         (["show", "linear(60) -> cosine(50)", "-n", "100"], "at least 110"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -90,8 +91,8 @@ def values(
     """The learning rate at chosen steps: peak-lr times the schedule's multiplier."""
     if output_format not in ("table", "json", "csv"):
         raise RampupError("--format", output_format, "one of table, json, csv")
-    if not peak_lr > 0:
-        raise RampupError("--peak-lr", peak_lr, "a learning rate > 0")
+    if not (peak_lr > 0 and math.isfinite(peak_lr)):
+        raise RampupError("--peak-lr", peak_lr, "a finite learning rate > 0")
     schedule = resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     steps = _steps_to_show(schedule, at, every)
     rows = [{"step": step, "lr": peak_lr * schedule(step)} for step in steps]
@@ -120,6 +121,8 @@ def show(
     peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Also show absolute rates.")] = None,
 ) -> None:
     """The canonical spec, each phase with its steps, where warmup ends, and the schedule in words."""
+    if peak_lr is not None and not (peak_lr > 0 and math.isfinite(peak_lr)):
+        raise RampupError("--peak-lr", peak_lr, "a finite learning rate > 0")
     original = as_schedule(spec)
     schedule = original.resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
     typer.echo(f"spec:      {original}")
