@@ -215,6 +215,17 @@ def test_cli_bad_input_is_one_error_line(argv: list[str], message: str, capsys: 
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
 
 
+@pytest.mark.parametrize("output", ["/nonexistent-dir/x.png", "plot.txt"])
+def test_cli_bad_output_with_terminal_prints_no_plot(output: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad -o is caught before drawing: no terminal plot on stdout ahead of the error line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plot", "bert", "-n", "100", "--terminal", "-o", output])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: output: ") and captured.err.count("\n") == 1
+
+
 def test_cli_writes_the_png_and_prints_its_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

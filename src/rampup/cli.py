@@ -182,7 +182,7 @@ def plot_command(
     for spec in specs:  # bad input fails here, before matplotlib is imported
         resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     try:
-        from rampup.plotting import DEFAULT_OUTPUT, plot, plot_terminal, save_figure
+        from rampup.plotting import DEFAULT_OUTPUT, check_output, plot, plot_terminal, save_figure
 
         options: dict[str, Any] = {
             "peak_lr": peak_lr,
@@ -191,6 +191,8 @@ def plot_command(
             "steps_per_epoch": steps_per_epoch,
             "tokens_per_step": tokens_per_step,
         }
+        if output is not None:
+            check_output(output)  # before drawing: a bad -o is one error line, no plot before it
         if terminal:
             color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
             width = max(60, min(shutil.get_terminal_size((100, 30)).columns, 160))

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OUTPUT",
     "ScheduleLike",
+    "check_output",
     "curve_points",
     "plot",
     "plot_recommendation",
@@ -383,6 +384,24 @@ def plot_recommendation(recommendation: Any, path: str | Path | None = None, **o
     if path is not None:
         save_figure(fig, path)
     return fig, ax
+
+
+def check_output(path: str | Path) -> Path:
+    """What :func:`save_figure` can tell before drawing: an image format matplotlib writes, a folder that exists.
+
+    ``rampup plot`` asks this first, so that a bad ``-o`` is one error line and nothing else
+    (not a terminal plot, then the error).
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    target = Path(path)
+    if target.suffix.lower().lstrip(".") not in FigureCanvasBase.get_supported_filetypes():
+        raise RampupError("output", str(path), "an image file name ending in .png, .svg or .pdf")
+    if not target.parent.is_dir():
+        raise RampupError(
+            "output", str(path), "a file in a folder that exists and can be written", hint="no such folder"
+        )
+    return target
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: float | None = None) -> Path:
