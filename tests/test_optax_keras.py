@@ -9,10 +9,13 @@ import rampup
 import rampup.keras  # selects a Keras backend before Keras loads, when none is configured
 import rampup.optax
 
-jax = pytest.importorskip("jax")  # installed by the dev extra: never skipped in CI
+# isort: split
+# after rampup.keras (it picks Keras' backend); plain imports, so a missing library fails CI instead of skipping
+import jax
+import keras
+import optax
+
 jnp = jax.numpy
-optax = pytest.importorskip("optax")
-keras = pytest.importorskip("keras")
 
 PEAK = 3e-4
 TOTAL = 1000
@@ -41,7 +44,13 @@ STEPS = np.arange(0, TOTAL + 300)
 
 
 def _close_in_float32(got: np.ndarray, want: np.ndarray) -> None:
-    """Relative 1e-6; values within 1e-6 of the peak from zero count as equal (float32 has 24 bits)."""
+    """``|got - want| <= 1e-6 * (|want| + peak)``: relative 1e-6, and within 1e-6 of the peak near zero.
+
+    The absolute part is not only for exact zeros. In float32 a few curves miss a strict
+    relative 1e-6 where the value is below the peak: radam's first steps (5e-6 at 0.18 of
+    the peak), cosine-restarts (2e-6 at 0.1) and a cosine near a zero (up to 9e-4 where
+    the value is below 3e-4 of the peak); every error stays under 1e-6 of the peak.
+    """
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * PEAK)
 
 
@@ -114,7 +123,9 @@ def test_keras_config_round_trip_and_serialization() -> None:
     assert float(restored(25)) == pytest.approx(PEAK * 0.5, rel=1e-6)
     optimizer = keras.optimizers.AdamW(learning_rate=lr)
     clone = keras.optimizers.AdamW.from_config(optimizer.get_config())
-    assert isinstance(clone.learning_rate, rampup.keras.RampupSchedule) or float(clone.learning_rate) >= 0
+    rebuilt = clone._learning_rate  # the schedule (``learning_rate`` is its value at the current iteration)
+    assert isinstance(rebuilt, rampup.keras.RampupSchedule)
+    assert rebuilt.schedule == lr.schedule and rebuilt.peak_lr == PEAK
 
 
 def test_keras_fit_uses_the_schedule_at_every_step() -> None:

@@ -365,8 +365,10 @@ def _count_compiles(
     as in PyTorch's recipe "Running the compiled optimizer with an LR Scheduler".
     """
     from torch._dynamo.testing import CompileCounter
+    from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
+    counters.clear()
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)  # stateless: a recompile could only be the rate
@@ -389,6 +391,8 @@ def _count_compiles(
         rate = scheduler.get_last_lr()[0]
         assert float(optimizer.param_groups[0]["lr"]) == pytest.approx(float(rate), rel=1e-6)  # it took effect
     assert scheduler.last_epoch == steps
+    assert counter.op_count > 0  # the graph holds the parameter update: the optimizer step was compiled
+    assert counters["stats"]["unique_graphs"] == counter.frame_count  # dynamo's own count agrees
     torch._dynamo.reset()
     return counter.frame_count
 
