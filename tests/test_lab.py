@@ -1,6 +1,7 @@
 """The warmup lab: trials, resumable sweeps, metrics, report, demo and the lab's command line.
 
-Every training run here is tiny (10-30 steps) so that the whole file runs in well under a minute.
+Every training run here is tiny (10-30 steps) so that the whole file runs in about a minute, except
+one pair of full-length Post-LN trials that checks the calibrated effect on one seed.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from rampup.lab import (
     run_trial,
     schedule_for,
 )
-from rampup.lab.demo import run_demo, verdict
-from rampup.lab.metrics import cells, lr_sensitivity, summarize
+from rampup.lab.demo import CLEAR_GAP, run_demo, verdict
+from rampup.lab.metrics import cells, clamped_final, lr_sensitivity, summarize
 from rampup.lab.report import write_report
 from rampup.lab.store import TrialRow
 from rampup.lab.train import count_spikes, lr_trace
@@ -140,6 +141,38 @@ def test_trial_is_deterministic_for_a_seed_and_uses_the_engine_rates() -> None:
     np.testing.assert_allclose(lr_trace(config[0], 12), expected, rtol=1e-12, atol=0)
 
 
+def test_a_trial_runs_on_one_thread_whatever_the_callers_setting() -> None:
+    import torch
+
+    # seed 2 at the high rate: with two threads splitting a step, the loss differs from step 3 on
+    config = plan_trials("postln", ["none"], [0.02], [2], steps=10)[0]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = run_trial(config)
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+        torch.set_num_threads(1)
+        one = run_trial(config)
+    finally:
+        torch.set_num_threads(threads)
+    assert one.status == two.status == "ok", (one.error, two.error)
+    assert two.train_losses == one.train_losses and two.final_loss == one.final_loss
+
+
+def test_postln_at_the_high_rate_needs_the_advisors_warmup(tmp_path: Path) -> None:
+    """The must-show claim on seed 0 with the task's full length (docs/lab.md: all 3 seeds, both rates)."""
+    task = get_task("postln")
+    db = tmp_path / "lab.db"
+    summary = run_sweep(plan_trials("postln", ["none", "advisor"], [task.high_lr], [0]), db, workers=2, progress=False)
+    assert summary.failed == 0 and summary.ran == 2
+    with Store(db) as store:
+        rows = {row.warmup: row for row in store.rows()}
+    assert rows["advisor"].warmup_steps == 100 and rows["none"].warmup_steps == 0
+    assert not rows["advisor"].diverged
+    gap = clamped_final(rows["none"]) - clamped_final(rows["advisor"])
+    assert gap >= CLEAR_GAP, (rows["none"].final_loss, rows["advisor"].final_loss)
+
+
 def test_a_trial_that_raises_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path: Path) -> None:
     good = plan_trials("mlp", ["none"], [0.1], 1, steps=10)[0]
     broken = dataclasses.replace(good, model={"width": "wide", "depth": 3})
@@ -158,10 +191,11 @@ def test_a_trial_that_raises_is_recorded_as_failed_and_the_sweep_goes_on(tmp_pat
     assert runs == {broken.key: 2, good.key: 1}
 
 
-def test_divergence_is_recorded_and_never_stops_the_sweep(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])  # in this process, and in the worker pool
+def test_divergence_is_recorded_and_never_stops_the_sweep(tmp_path: Path, workers: int) -> None:
     trials = plan_trials("mlp", ["none", "linear(5)"], [0.1, 1e4], 1, steps=12)
     db = tmp_path / "lab.db"
-    summary = run_sweep(trials, db, workers=1, progress=False)
+    summary = run_sweep(trials, db, workers=workers, progress=False)
     assert summary.ran == 4 and summary.failed == 0
     with Store(db) as store:
         rows = store.rows()

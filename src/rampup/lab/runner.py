@@ -153,12 +153,24 @@ def plan_trials(
 
 
 def run_trial(config: TrialConfig) -> TrialResult:
-    """Run one trial; an exception becomes a ``failed`` result carrying its message (never raised)."""
+    """Run one trial; an exception becomes a ``failed`` result carrying its message (never raised).
+
+    The trial runs on one PyTorch thread whatever the caller's setting (restored afterwards): the
+    float results of a step depend on how many threads split it, so this keeps a trial's numbers
+    the same whether it runs in a sweep's worker or in the caller's process.
+    """
     start = time.perf_counter()
     try:
+        import torch
+
         from rampup.lab.train import train
 
-        return train(config)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return train(config)
+        finally:
+            torch.set_num_threads(threads)
     except Exception as error:  # a failing trial must not stop the sweep
         last = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
         where = f" ({last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
