@@ -14,8 +14,9 @@ Only the scheduler step is timed (the optimizer, SGD over one-element parameters
 is stepped once before timing, as PyTorch expects). Each contender is timed on a
 fresh optimizer with 1 and with 100 parameter groups. In a round every contender
 runs the whole schedule, taking turns every 250 steps, so that a busy machine slows
-all of them alike; the table gives the median over ``--repeats`` rounds of the time
-per step and of each round's ratios.
+all of them alike; a round's time per step is the median over its chunks (a chunk
+that lost the CPU to another process does not count), and the table gives the median
+over ``--repeats`` rounds of the time per step and of each round's ratios.
 
     python benchmarks/step_overhead.py               # 10,000 steps, 7 rounds
     python benchmarks/step_overhead.py --quick       # 1,000 steps, 3 rounds (a smoke run)
@@ -93,13 +94,18 @@ def _contenders(warmup: int, total: int) -> dict[str, Callable[[torch.optim.Opti
 def _round(
     contenders: dict[str, Callable[[torch.optim.Optimizer], Callable[[], None]]], groups: int, steps: int, chunk: int
 ) -> dict[str, float]:
-    """One run of every contender, interleaved in chunks of steps; seconds per step for each."""
+    """One run of every contender, interleaved in chunks of steps; seconds per step for each.
+
+    A contender's time per step is its median chunk divided by the chunk's steps: on a
+    shared machine a chunk now and then loses the CPU for milliseconds, which in a sum
+    would swamp a step of about a microsecond (one group) in whichever contender it hit.
+    """
     steppers = {}
     for name, make in contenders.items():
         optimizer = _optimizer(groups)
         steppers[name] = make(optimizer)
         optimizer.step()  # schedulers are stepped after the optimizer
-    elapsed = dict.fromkeys(contenders, 0.0)
+    chunks: dict[str, list[float]] = {name: [] for name in contenders}
     gc.disable()
     try:
         for _ in range(steps // chunk):
@@ -107,10 +113,10 @@ def _round(
                 start = time.perf_counter()
                 for _ in range(chunk):
                     step()
-                elapsed[name] += time.perf_counter() - start
+                chunks[name].append(time.perf_counter() - start)
     finally:
         gc.enable()
-    return {name: seconds / (steps // chunk * chunk) for name, seconds in elapsed.items()}
+    return {name: statistics.median(times) / chunk for name, times in chunks.items()}
 
 
 def _median_ratio(rounds: list[dict[str, float]], top: str, bottom: str) -> float:
