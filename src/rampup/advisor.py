@@ -51,6 +51,7 @@ __all__ = [
     "RuleResult",
     "adam_untuned_bound",
     "bert_finetune",
+    "exports_for",
     "general_share",
     "large_batch",
     "large_model",
@@ -592,7 +593,7 @@ def _decay_text(decay: object) -> str:
 # ---------------------------------------------------------------------------------------------- exports
 
 
-def _exports(schedule: Schedule, warmup: int, total: int | None, peak_lr: float | None) -> dict[str, Any]:
+def exports_for(schedule: Schedule, warmup: int, total: int | None, peak_lr: float | None) -> dict[str, Any]:
     """Hugging Face / TRL keyword arguments, when one of their built-in schedulers is exactly this schedule."""
     decays = schedule.phases[1:]
     if len(decays) != 1:
@@ -1003,5 +1004,5 @@ def recommend(
         peak_lr=advice.peak_lr,
         reasons=tuple(advice.reasons),
         alternatives=tuple(advice.alternatives),
-        exports=_exports(schedule, warmup, total, advice.peak_lr),
+        exports=exports_for(schedule, warmup, total, advice.peak_lr),
     )

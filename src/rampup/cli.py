@@ -316,10 +316,11 @@ def export_command(
 
 
 # the lab (issue 7): its commands live in rampup.lab.commands; torch is imported only when they run
-from rampup.lab.commands import demo_command, lab_app  # noqa: E402
+from rampup.lab.commands import demo_command, find_command, lab_app  # noqa: E402
 
 app.add_typer(lab_app, name="lab")
 app.command("demo")(demo_command)
+app.command("find")(find_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -386,6 +386,62 @@ def plot_recommendation(recommendation: Any, path: str | Path | None = None, **o
     return fig, ax
 
 
+def plot_finding(finding: Any, path: str | Path | None = None) -> tuple[Figure, Any]:
+    """The warmup finder's evidence (:class:`rampup.finder.WarmupFinding`) in two panels; writes ``path`` if given.
+
+    Left: the held-out loss after one step from the initial weights against the probed rate (log
+    scale), unstable probes as crosses, the initial loss, the target rate and the critical rate.
+    Right: each pilot's training loss (a moving average) against the step, the chosen warmup's
+    pilot thick, its held-out score in the legend, the end of each warmup dotted.
+    """
+    plt = _require("matplotlib.pyplot")
+    evidence = finding.evidence
+    if evidence is None:
+        raise RampupError("finding", "no evidence", "a WarmupFinding made by rampup.find_warmup")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    stable = [(p.rate, p.loss) for p in evidence.probes if p.stable and p.loss is not None]
+    unstable = [(p.rate, p.loss if p.loss is not None else math.nan) for p in evidence.probes if not p.stable]
+    if stable:
+        left.plot(*zip(*sorted(stable), strict=True), "o", color="tab:blue", label="stable step")
+    if unstable:
+        finite = [(rate, min(loss, 3 * evidence.initial_loss)) for rate, loss in unstable if math.isfinite(loss)]
+        if finite:
+            left.plot(*zip(*finite, strict=True), "x", color="tab:red", markersize=9, label="unstable step")
+    left.axhline(evidence.initial_loss, color="gray", linestyle=":", label=f"initial loss {evidence.initial_loss:.3g}")
+    left.axvline(evidence.target_lr, color="black", linestyle="--", label=f"target {evidence.target_lr:.3g}")
+    if evidence.critical_lr is not None:
+        left.axvline(
+            evidence.critical_lr, color="tab:red", linestyle="-.", label=f"critical {evidence.critical_lr:.3g}"
+        )
+    left.set_xscale("log")
+    left.set_xlabel("learning rate of the one probe step")
+    left.set_ylabel("held-out loss after it")
+    left.set_title("Critical rate at initialization")
+    left.legend(fontsize=8)
+    for index, pilot in enumerate(evidence.pilots):
+        values = [math.nan if v is None else v for v in pilot.train_losses]
+        smooth = np.convolve(values, np.ones(5) / 5, mode="valid") if len(values) >= 5 else np.asarray(values)
+        chosen = pilot.warmup_steps == evidence.chosen_steps
+        score = "diverged" if pilot.score is None else f"{pilot.score:.3f}"
+        line = right.plot(
+            np.arange(len(smooth)) + (len(values) - len(smooth)),
+            smooth,
+            linewidth=3 if chosen else 1.2,
+            label=f"warmup {pilot.warmup_steps}: {score}{' (healthy)' if pilot.healthy else ''}",
+            zorder=3 if chosen else 2,
+            color=f"C{index}",
+        )[0]
+        if 0 < pilot.warmup_steps < evidence.pilot_steps:
+            right.axvline(pilot.warmup_steps, color=line.get_color(), linestyle=":", linewidth=1)
+    right.set_xlabel("step")
+    right.set_ylabel("training loss (moving average of 5)")
+    right.set_title(f"Pilot runs, {evidence.pilot_steps} steps: chosen warmup {finding.warmup_steps} steps")
+    right.legend(fontsize=8, title="warmup: held-out loss", title_fontsize=8)
+    if path is not None:
+        save_figure(fig, path)
+    return fig, (left, right)
+
+
 def check_output(path: str | Path) -> Path:
     """What :func:`save_figure` can tell before drawing: an image format matplotlib writes, a folder that exists.
 

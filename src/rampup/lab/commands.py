@@ -13,7 +13,7 @@ import typer
 
 from rampup.errors import RampupError
 
-__all__ = ["demo_command", "lab_app"]
+__all__ = ["demo_command", "find_command", "lab_app"]
 
 lab_app = typer.Typer(
     help="The warmup lab: real training runs that show what warmup does (needs torch).",
@@ -72,6 +72,10 @@ def run_command(
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: all cores).")] = None,
     beta2: Annotated[float | None, typer.Option("--beta2", help="Adam's beta2 (default: the task's).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    monitor: Annotated[
+        str | None,
+        typer.Option("--monitor", help="'hold': the monitor adapts each warmup while training (label <warmup>+hold)."),
+    ] = None,
 ) -> None:
     """Run a sweep of warmups x peak rates x seeds; finished trials in --db are skipped."""
     from rampup.lab.demo import format_table
@@ -82,12 +86,15 @@ def run_command(
 
     spec = get_task(task)
     rates = _rates(lr, spec.normal_lr, spec.high_lr)
-    trials = plan_trials(spec.name, warmup, rates, seeds, steps=steps, beta2=beta2)
+    trials = plan_trials(spec.name, warmup, rates, seeds, steps=steps, beta2=beta2, monitor=monitor)
     summary = run_sweep(trials, db, workers=workers, progress=not quiet)
     with Store(db) as store:
         rows = store.rows(keys=summary.keys)
     typer.echo(format_table(cells(rows)))
     typer.echo(summary.line())
+    from rampup.lab.monitoring import score
+
+    typer.echo(f"monitor: {score(rows).line()}")
     failed = [row for row in rows if row.status == "failed"]
     for row in failed:
         typer.echo(f"failed: {row.warmup} lr={row.peak_lr:g} seed={row.seed}: {row.error}", err=True)
@@ -122,3 +129,57 @@ def demo_command(
     from rampup.lab.demo import run_demo
 
     run_demo(out, seeds=seeds, workers=workers, steps=steps, progress=not quiet, echo=typer.echo)
+
+
+def find_command(
+    task: Annotated[str, typer.Option("--task", help="A built-in task (see `rampup lab tasks`).")],
+    lr: Annotated[
+        str, typer.Option("--lr", help="The target peak rate; 'normal' or 'high' for the task's (default high).")
+    ] = "high",
+    probe_seed: Annotated[
+        int, typer.Option("--probe-seed", help="Initial weights and data order the finder probes with.")
+    ] = 1000,
+    steps: Annotated[int | None, typer.Option("--steps", help="Steps of the run (default: the task's).")] = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="Write the probes and pilots to this PNG.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the finding as JSON.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Then train it and a grid of warmups on --seeds seeds and compare.")
+    ] = False,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 for --check.")] = 3,
+    db: DbOpt = "rampup-lab.db",
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes for --check.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Find the warmup for a lab task from the model itself: critical-rate probes and pilot runs (needs torch)."""
+    from rampup.lab.tasks import get_task
+
+    spec = get_task(task)
+    rates = _rates([lr], spec.normal_lr, spec.high_lr)
+    if len(rates) != 1 or not rates[0] > 0:
+        raise RampupError("--lr", lr, "one peak learning rate > 0, or 'normal' / 'high'")
+    if plot is not None:
+        from rampup.plotting import check_output
+
+        check_output(plot)
+    from rampup.lab.train import find_for_task
+
+    finding = find_for_task(spec.name, rates[0], seed=probe_seed, steps=steps)
+    if as_json:
+        typer.echo(finding.to_json())
+    else:
+        typer.echo(f"rampup find: {spec.title}, target lr {rates[0]:g} (probed at seed {probe_seed})")
+        typer.echo(finding.explain())
+        if finding.evidence is not None:
+            typer.echo(f"probes and pilots took {finding.evidence.wall_s:.1f} s")
+    if plot is not None:
+        finding.plot(plot)
+        typer.echo(f"wrote {plot}", err=as_json)
+    if check:
+        from rampup.lab.finding import check_against_grid
+
+        result = check_against_grid(
+            spec.name, str(finding.schedule), rates[0], seeds=seeds, db=db, workers=workers, progress=not quiet
+        )
+        lines = ["", result.table(), "final held-out loss in nats; * diverged", f"verdict: {result.verdict()}"]
+        for line in [*lines, result.summary.line()]:
+            typer.echo(line, err=as_json)  # with --json, stdout stays one JSON object

@@ -168,6 +168,29 @@ def _plots(task: str, rows: Sequence[TrialRow], by_cell: Sequence[Cell], out: Pa
     return paths
 
 
+def monitor_table(rows: Sequence[TrialRow]) -> tuple[list[str], list[list[str]], str]:
+    """The monitor's flags per cell (first flag's step per seed, kinds, outcome) and its catch / false-alarm line."""
+    from rampup.lab.monitoring import monitor_cells, score
+
+    header = ["peak lr", "warmup", "flagged", "first flag at step (per seed)", "kinds", "outcome", "ramp met decay at"]
+    body = []
+    for cell in monitor_cells(rows):
+        firsts = ", ".join("-" if step is None else str(step) for step in cell.first_steps)
+        ramps = ", ".join("-" if step is None else str(step) for step in cell.ramp_done_at)
+        body.append(
+            [
+                f"{cell.peak_lr:g}",
+                cell.warmup,
+                f"{cell.flagged}/{cell.runs}",
+                firsts,
+                ", ".join(cell.kinds) or "-",
+                ", ".join(cell.outcomes),
+                ramps,
+            ]
+        )
+    return header, body, score(rows).line()
+
+
 def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, figures: bool = True) -> list[Path]:
     """Write ``summary.md``, ``summary.html`` and (with ``figures``) the PNGs; returns the paths written."""
     if not rows:
@@ -181,6 +204,7 @@ def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, f
     summaries = summarize(rows)
     cell_head, cell_rows = cell_table(by_cell)
     sum_head, sum_rows = summary_table(summaries)
+    mon_head, mon_rows, mon_line = monitor_table(rows)
     paths: list[Path] = []
     if figures:
         try:
@@ -198,6 +222,9 @@ def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, f
             "## Per warmup over the rate grid",
             markdown(sum_head, sum_rows),
             _NOTE,
+            "## What the monitor flagged",
+            markdown(mon_head, mon_rows) if mon_rows else "No trial recorded the monitor's flags.",
+            f"Monitor: {mon_line} (docs/monitor.md).",
             *[f"![{p.stem}]({p.name})" for p in paths],
         ]
     )
@@ -209,7 +236,8 @@ def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, f
         "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}</style></head><body>\n"
         "<h1>rampup lab report</h1>\n<h2>Final loss by warmup and peak rate</h2>\n"
         f"{_html_table(cell_head, cell_rows)}\n<h2>Per warmup over the rate grid</h2>\n"
-        f"{_html_table(sum_head, sum_rows)}\n<p>{html.escape(_NOTE)}</p>\n{images}</body></html>\n"
+        f"{_html_table(sum_head, sum_rows)}\n<p>{html.escape(_NOTE)}</p>\n<h2>What the monitor flagged</h2>\n"
+        f"{_html_table(mon_head, mon_rows)}\n<p>Monitor: {html.escape(mon_line)}</p>\n{images}</body></html>\n"
     )
     (out / "summary.html").write_text(page, encoding="utf-8")
     return [out / "summary.md", out / "summary.html", *paths]

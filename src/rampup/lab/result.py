@@ -27,7 +27,9 @@ class TrialConfig:
     """Everything that determines a trial's outcome.
 
     ``warmup`` is the label asked for (``none``, ``advisor``, ``linear(5%)``...); ``schedule`` is
-    the full schedule it stands for, resolved against ``steps`` (canonical spec text).
+    the full schedule it stands for, resolved against ``steps`` (canonical spec text). ``monitor``
+    is ``"hold"`` when :class:`rampup.monitor.WarmupMonitor` adapts the warmup while training (every
+    trial is watched by a passive monitor either way; its flags are in the result).
     """
 
     task: str
@@ -40,10 +42,12 @@ class TrialConfig:
     optimizer: OptimizerSettings
     model: dict[str, Any] = field(default_factory=dict, hash=False)
     data: dict[str, Any] = field(default_factory=dict, hash=False)
+    monitor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready) with everything that determines the trial."""
-        return {
+        """Plain data (JSON-ready) with everything that determines the trial (``monitor`` only when set,
+        so that the keys of unmonitored trials are what they always were)."""
+        data = {
             "lab_version": LAB_VERSION,
             "task": self.task,
             "warmup": self.warmup,
@@ -56,6 +60,9 @@ class TrialConfig:
             "model": dict(self.model),
             "data": dict(self.data),
         }
+        if self.monitor is not None:
+            data["monitor"] = self.monitor
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialConfig:
@@ -73,6 +80,7 @@ class TrialConfig:
             optimizer=OptimizerSettings(**opt),
             model=dict(data["model"]),
             data=dict(data["data"]),
+            monitor=data.get("monitor"),
         )
 
     @property
@@ -99,6 +107,9 @@ class TrialResult:
     eval_steps: list[int] = field(default_factory=list, hash=False)
     eval_losses: list[float | None] = field(default_factory=list, hash=False)
     error: str | None = None
+    #: what the monitor flagged (:meth:`rampup.monitor.Flag.to_dict` each) and where the ramp met the decay
+    flags: list[dict[str, Any]] = field(default_factory=list, hash=False)
+    ramp_done_at: int | None = None
 
     @property
     def key(self) -> str:

@@ -102,11 +102,16 @@ def plan_trials(
     *,
     steps: int | None = None,
     beta2: float | None = None,
+    monitor: str | None = None,
 ) -> list[TrialConfig]:
     """Every (warmup, rate, seed) trial of a sweep; bad input raises :class:`RampupError` before anything runs.
 
     ``seeds`` is a count (seeds 0..N-1) or the seeds themselves; ``steps`` overrides the task's length.
+    ``monitor="hold"`` lets :class:`rampup.monitor.WarmupMonitor` adapt every warmup while it trains;
+    the trials are labelled ``<warmup>+hold``.
     """
+    if monitor not in (None, "hold"):
+        raise RampupError("--monitor", monitor, "hold (the monitor adapts the warmup), or leave it out")
     spec = get_task(task)
     if not warmups:
         raise RampupError("--warmup", list(warmups), "at least one warmup (none, advisor, linear(5%)...)")
@@ -138,7 +143,7 @@ def plan_trials(
                 trials.append(
                     TrialConfig(
                         task=spec.name,
-                        warmup=warmup.strip(),
+                        warmup=warmup.strip() + ("" if monitor is None else f"+{monitor}"),
                         schedule=schedules[warmup],
                         peak_lr=lr,
                         seed=seed,
@@ -147,6 +152,7 @@ def plan_trials(
                         optimizer=optimizer,
                         model=dict(spec.model),
                         data=data,
+                        monitor=monitor,
                     )
                 )
     return trials

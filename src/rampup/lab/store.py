@@ -51,13 +51,18 @@ CREATE TABLE IF NOT EXISTS trials (
     config TEXT NOT NULL,
     error TEXT,
     runs INTEGER NOT NULL DEFAULT 1,
-    finished_at TEXT NOT NULL
+    finished_at TEXT NOT NULL,
+    flags TEXT,
+    ramp_done_at INTEGER
 )
 """
+#: columns added after the first release, with their types (added to older databases when opened)
+_ADDED = (("flags", "TEXT"), ("ramp_done_at", "INTEGER"))
 
 _COLUMNS = (
     "key, task, warmup, schedule, peak_lr, seed, steps, status, diverged, initial_loss, final_loss, spikes, "
-    "max_grad_norm, warmup_steps, wall_s, train_losses, eval_steps, eval_losses, config, error, runs, finished_at"
+    "max_grad_norm, warmup_steps, wall_s, train_losses, eval_steps, eval_losses, config, error, runs, finished_at, "
+    "flags, ramp_done_at"
 )
 
 
@@ -87,6 +92,8 @@ class TrialRow:
     error: str | None
     runs: int
     finished_at: str
+    flags: list[dict[str, Any]] | None = None
+    ramp_done_at: int | None = None
 
 
 def _bad_path(path: str | os.PathLike[str], why: object) -> RampupError:
@@ -110,13 +117,20 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
                 self._db.execute(_SCHEMA)
+                present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
+                for name, kind in _ADDED:
+                    if name not in present:
+                        self._db.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
                 self._db.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
                 self._db.execute("DROP TABLE probe")
                 self._db.commit()
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
         except RampupError:
             raise
         except (OSError, sqlite3.Error) as error:
             raise _bad_path(path, error) from None
+        # a read-only database from before a column was added reads it as NULL
+        self._select = ", ".join(name if name in present else f"NULL AS {name}" for name in _COLUMNS.split(", "))
 
     def __enter__(self) -> Store:
         return self
@@ -161,8 +175,11 @@ class Store:
             result.error,
             1,
             datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            json.dumps(result.flags),
+            result.ramp_done_at,
         )
-        updates = ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS.split(", ")[1:-2])
+        names = _COLUMNS.split(", ")
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:] if name not in ("runs", "finished_at"))
         try:
             with self._db:
                 self._db.execute(
@@ -175,7 +192,7 @@ class Store:
 
     def rows(self, task: str | None = None, keys: Iterable[str] | None = None) -> list[TrialRow]:
         """Stored trials (of one task, or with the given keys), in a stable order."""
-        query = f"SELECT {_COLUMNS} FROM trials"
+        query = f"SELECT {self._select} FROM trials"
         args: list[Any] = []
         if task is not None:
             query += " WHERE task = ?"
@@ -210,6 +227,8 @@ class Store:
                     error=row[19],
                     runs=row[20],
                     finished_at=row[21],
+                    flags=None if row[22] is None else json.loads(row[22]),
+                    ramp_done_at=row[23],
                 )
             )
         return out

@@ -16,23 +16,29 @@ Rules (docs/lab.md):
   without warmup are judged on a window too), the number of times the smoothed training loss (an
   exponential moving average) rises more than 5% (:data:`SPIKE_RATIO`) above its lowest value so far.
 - **Max grad norm**: the largest global L2 norm of the gradients (no clipping is applied).
+- **Flags**: every trial is watched by :class:`rampup.monitor.WarmupMonitor` with its defaults; it
+  only observes (the rates are the schedule's) unless the trial's ``monitor`` is ``"hold"``, in
+  which case the monitor's adapted ramp sets the rates (:class:`rampup.monitor.torch.MonitoredLR`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
 from torch.nn import functional
 
+from rampup.finder import WarmupFinding, find_warmup
 from rampup.lab.corpus import load_corpus
 from rampup.lab.models import MLP, CharTransformer
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.tasks import get_task
+from rampup.monitor import WarmupMonitor
+from rampup.monitor.torch import MonitoredLR
 from rampup.schedule import as_schedule
 from rampup.torch import RampupLR
 
@@ -167,7 +173,12 @@ def train(config: TrialConfig) -> TrialResult:
     model = data.model(config)
     optimizer = _optimizer(config, model)
     schedule = as_schedule(config.schedule).resolve(total_steps=config.steps)
-    scheduler = RampupLR(optimizer, schedule, total_steps=config.steps)
+    monitor = WarmupMonitor(schedule, total_steps=config.steps, action=_monitor_action(config), warn=False)
+    scheduler: RampupLR | MonitoredLR
+    if monitor.action == "hold":
+        scheduler = MonitoredLR(optimizer, monitor)
+    else:
+        scheduler = RampupLR(optimizer, schedule, total_steps=config.steps)
     rng = np.random.default_rng(config.seed)
     initial = _evaluate(data, model)
     eval_every = max(1, config.steps // EVALS)
@@ -185,6 +196,7 @@ def train(config: TrialConfig) -> TrialResult:
         norm = float(torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None]))
         value = loss.item()
         losses.append(value)
+        monitor.observe(value, norm)
         if not (math.isfinite(value) and math.isfinite(norm)):
             blew_up = True
             break
@@ -216,7 +228,17 @@ def train(config: TrialConfig) -> TrialResult:
         train_losses=_finite(losses),
         eval_steps=eval_steps,
         eval_losses=_finite(eval_losses),
+        flags=[flag.to_dict() for flag in monitor.flags],
+        ramp_done_at=monitor.ramp_done_at,
     )
+
+
+def _monitor_action(config: TrialConfig) -> Literal["warn", "hold"]:
+    if config.monitor is None:
+        return "warn"  # observe only: warn=False, the flags are recorded
+    if config.monitor == "hold":
+        return "hold"
+    raise ValueError(f"monitor: got {config.monitor!r}, expected None or 'hold'")
 
 
 def lr_trace(config: TrialConfig, steps: int) -> npt.NDArray[np.float64]:
@@ -230,3 +252,54 @@ def lr_trace(config: TrialConfig, steps: int) -> npt.NDArray[np.float64]:
         optimizer.step()
         scheduler.step()
     return np.asarray(trace, dtype=np.float64)
+
+
+def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | None = None) -> WarmupFinding:
+    """:func:`rampup.find_warmup` on a built-in task at peak rate ``lr``: the task's model at ``seed``'s
+    initial weights, its optimizer and the first batches of ``seed``'s data order (a seed no sweep
+    uses by default, so that the finder does not see the weights it is then checked on)."""
+    from rampup.lab.runner import plan_trials
+
+    task = get_task(task_name)
+    config = plan_trials(task.name, ["none"], [lr], [seed], steps=steps)[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a trial: the same numbers as the sweep's workers
+    try:
+        data: _CharData | _TeacherData = _CharData(config) if task.kind == "charlm" else _TeacherData(config)
+        torch.manual_seed(seed)
+        model = data.model(config)
+        rng = np.random.default_rng(seed)
+        pilot_steps = max(20, math.ceil(0.4 * config.steps))
+        batches = [data.batch(rng, config.batch) for _ in range(pilot_steps)]
+        held_out = [(data.eval_x, data.eval_y)]
+
+        def make_optimizer(parameters: Any, rate: float) -> torch.optim.Optimizer:
+            optimizer = _optimizer(config, model)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            return optimizer
+
+        def loss_fn(module: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            return data.loss(module, *batch)
+
+        betas = config.optimizer.betas if config.optimizer.name == "adam" else None
+        return find_warmup(
+            model,
+            loss_fn,
+            batches,
+            make_optimizer,
+            lr,
+            total_steps=config.steps,
+            decay=task.decay,
+            eval_batches=held_out,
+            pilot_steps=pilot_steps,
+            seed=seed,
+            fallback={
+                "regime": "pretrain",
+                "architecture": task.architecture,
+                "optimizer": config.optimizer.name,
+                "betas": betas,
+            },
+        )
+    finally:
+        torch.set_num_threads(threads)

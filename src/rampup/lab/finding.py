@@ -1,0 +1,119 @@
+"""``rampup find --task``: the warmup finder on a lab task, and its check against a grid sweep.
+
+The check trains the finder's schedule and a grid of plain warmups (:data:`GRID`) at the same rate on
+the same seeds (a lab sweep: parallel, resumable, in the database), then compares final held-out
+losses: the finder's mean against the best grid warmup's mean (:data:`WITHIN`, relative), and seed by
+seed whether the finder's run diverged where the best grid warmup's converged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from rampup.lab.metrics import clamped_final
+from rampup.lab.runner import SweepSummary, plan_trials, run_sweep
+from rampup.lab.store import Store, TrialRow
+
+__all__ = ["GRID", "WITHIN", "GridCheck", "check_against_grid"]
+
+#: the plain warmups the finder is checked against (each followed by the task's decay)
+GRID = ("none", "linear(2.5%)", "linear(5%)", "linear(10%)", "linear(25%)", "linear(50%)")
+#: the finder passes when its mean final loss is within this share of the best grid warmup's
+WITHIN = 0.02
+#: the label of the finder's schedule in the sweep
+FINDER = "finder"
+
+
+@dataclass(frozen=True)
+class GridCheck:
+    """The sweep's rows per warmup, the best grid warmup, and the finder's standing against it."""
+
+    task: str
+    peak_lr: float
+    finder_spec: str
+    seeds: tuple[int, ...]
+    finals: dict[str, tuple[float, ...]]
+    diverged: dict[str, tuple[bool, ...]]
+    schedules: dict[str, str]
+    best: str
+    relative_gap: float
+    diverged_where_best_converged: int
+    summary: SweepSummary
+
+    @property
+    def passed(self) -> bool:
+        return self.relative_gap <= WITHIN and self.diverged_where_best_converged == 0
+
+    def table(self) -> str:
+        """A Markdown table: one row per warmup, its schedule, every seed's final loss and the mean."""
+        head = "| warmup | schedule | " + " | ".join(f"seed {s}" for s in self.seeds) + " | mean |"
+        lines = [head, "|" + "---|" * (len(self.seeds) + 3)]
+        for label, finals in self.finals.items():
+            cells = [
+                f"{value:.3f}{'*' if dead else ''}" for value, dead in zip(finals, self.diverged[label], strict=True)
+            ]
+            mean = statistics.fmean(finals)
+            mark = " (best grid)" if label == self.best else ""
+            lines.append(f"| {label}{mark} | {self.schedules[label]} | " + " | ".join(cells) + f" | {mean:.3f} |")
+        return "\n".join(lines)
+
+    def verdict(self) -> str:
+        word = "within" if self.relative_gap <= WITHIN else "NOT within"
+        return (
+            f"{self.task} at lr {self.peak_lr:g}: the finder's warmup ended {self.relative_gap:+.1%} from the best "
+            f"grid warmup ({self.best}), {word} {WITHIN:.0%}; it diverged on "
+            f"{self.diverged_where_best_converged} seed(s) "
+            f"where the best one converged"
+        )
+
+
+def _by_label(
+    rows: Sequence[TrialRow], seeds: Sequence[int]
+) -> tuple[dict[str, tuple[float, ...]], dict[str, tuple[bool, ...]], dict[str, str]]:
+    finals: dict[str, tuple[float, ...]] = {}
+    diverged: dict[str, tuple[bool, ...]] = {}
+    schedules: dict[str, str] = {}
+    for label in dict.fromkeys(row.warmup for row in rows):
+        mine = {row.seed: row for row in rows if row.warmup == label}
+        if set(mine) != set(seeds):
+            continue  # unfinished (a failed trial): left out of the comparison
+        ordered = [mine[seed] for seed in seeds]
+        finals[label] = tuple(clamped_final(row) for row in ordered)
+        diverged[label] = tuple(row.diverged or row.status == "failed" for row in ordered)
+        schedules[label] = ordered[0].schedule
+    return finals, diverged, schedules
+
+
+def check_against_grid(
+    task: str,
+    finder_spec: str,
+    lr: float,
+    *,
+    seeds: int = 3,
+    db: str | os.PathLike[str] = "rampup-lab.db",
+    workers: int | None = None,
+    progress: bool = True,
+    grid: Sequence[str] = GRID,
+) -> GridCheck:
+    """Train the finder's schedule and the grid at ``lr`` on ``seeds`` seeds (resumable in ``db``) and compare."""
+    trials = plan_trials(task, list(grid), [lr], seeds)
+    finder_trials = [replace(trial, warmup=FINDER) for trial in plan_trials(task, [finder_spec], [lr], seeds)]
+    summary = run_sweep([*trials, *finder_trials], db, workers=workers, progress=progress)
+    with Store(db) as store:
+        rows = store.rows(keys=summary.keys)
+    seed_list = tuple(range(seeds))
+    finals, diverged, schedules = _by_label(rows, seed_list)
+    grid_labels = [label for label in finals if label != FINDER]
+    best = min(grid_labels, key=lambda label: statistics.fmean(finals[label]))
+    if FINDER in finals:
+        finder_mean = statistics.fmean(finals[FINDER])
+        best_mean = statistics.fmean(finals[best])
+        gap = (finder_mean - best_mean) / best_mean
+        lost = sum(dead and not best_dead for dead, best_dead in zip(diverged[FINDER], diverged[best], strict=True))
+    else:
+        gap, lost = math.inf, len(seed_list)
+    return GridCheck(task, lr, finder_spec, seed_list, finals, diverged, schedules, best, gap, lost, summary)
