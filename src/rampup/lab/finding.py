@@ -77,7 +77,9 @@ def _by_label(
     finals: dict[str, tuple[float, ...]] = {}
     diverged: dict[str, tuple[bool, ...]] = {}
     schedules: dict[str, str] = {}
-    for label in dict.fromkeys(row.warmup for row in rows):
+    labels = dict.fromkeys(row.warmup for row in rows)
+    order = {label: index for index, label in enumerate(GRID)}
+    for label in sorted(labels, key=lambda name: (name == FINDER, order.get(name, len(order)), name)):
         mine = {row.seed: row for row in rows if row.warmup == label}
         if set(mine) != set(seeds):
             continue  # unfinished (a failed trial): left out of the comparison

@@ -9,8 +9,9 @@ without warmup are watched too) it raises a :class:`Flag` for:
   (the "catapult" of a rate above the edge of stability: Lewkowycz et al. 2020, Kalra & Barkeshli 2024);
 - **grad-blowup**: a gradient norm above ``grad_blowup`` times the median of the last ``window`` norms;
 - **grad-collapse**: a gradient norm below the median of the last ``window`` norms divided by
-  ``grad_collapse``: the gradient vanishing within a step or two while the rate ramps, the mark of
-  a model falling into a degenerate solution. On the lab's Post-LN task this is how a too-short
+  ``grad_collapse`` while the loss did not fall by as much: the gradient vanishing within a step or
+  two while the rate ramps, the mark of a model falling into a degenerate solution (a model that
+  converges fast also loses its gradient, but its loss falls with it, and is not flagged). On the lab's Post-LN task this is how a too-short
   warmup fails: the model collapses onto the character frequencies around step 10 and never leaves
   (docs/monitor.md). Set ``grad_collapse=None`` to switch it off.
 
@@ -243,7 +244,11 @@ class WarmupMonitor:
             if self.grad_blowup is not None and norm > self.grad_blowup * reference:
                 what = f"gradient norm {norm:.4g} > {self.grad_blowup:g} x median {reference:.4g}"
                 found.append(flag("grad-blowup", norm, reference, what))
-            elif self.grad_collapse is not None and norm * self.grad_collapse < reference:
+            elif (
+                self.grad_collapse is not None
+                and norm * self.grad_collapse < reference
+                and not (self._losses and loss * self.grad_collapse < statistics.median(self._losses))
+            ):
                 what = f"gradient norm {norm:.4g} < median {reference:.4g} / {self.grad_collapse:g}"
                 found.append(flag("grad-collapse", norm, reference, what))
         return found

@@ -1,0 +1,424 @@
+"""rampup.monitor: what it flags, what each action does, its state, and its front doors in real loops.
+
+The detectors are checked on made-up sequences whose answer is known; the actions on a schedule whose
+values are known; the front doors in a plain PyTorch loop, a real transformers Trainer and a real
+Lightning Trainer on tiny models built here (no downloads).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rampup import RampupError, parse
+from rampup.monitor import WarmupMonitor
+from rampup.monitor.torch import MonitoredLR, grad_norm
+
+SPEC = "linear(20) -> cosine(to=0.1)"
+TOTAL = 200
+
+
+def quiet(**kwargs: Any) -> WarmupMonitor:
+    kwargs.setdefault("warn", False)
+    return WarmupMonitor(SPEC, total_steps=TOTAL, **kwargs)
+
+
+def smooth_run(monitor: WarmupMonitor, steps: int, seed: int = 0) -> None:
+    """A healthy run: the loss falls slowly, the gradient norm wanders by +-10%."""
+    rng = np.random.default_rng(seed)
+    for step in range(steps):
+        monitor.observe(3.0 - step * 0.005 + rng.normal(0, 0.02), 1.0 + rng.uniform(-0.1, 0.1))
+
+
+# ---------------------------------------------------------------------------------------------- detectors
+
+
+def test_a_smooth_run_raises_nothing() -> None:
+    monitor = quiet()
+    smooth_run(monitor, TOTAL)
+    assert monitor.flags == []
+    assert not monitor.should_stop
+
+
+def test_each_detector_fires_on_its_own_sign() -> None:
+    cases = {
+        "non-finite": (math.nan, 1.0),
+        "loss-spike": (3.0 * 1.6, 1.0),
+        "grad-blowup": (3.0, 6.0),
+        "grad-collapse": (3.0, 0.3),
+    }
+    for kind, (loss, norm) in cases.items():
+        monitor = quiet()
+        for _ in range(10):
+            monitor.observe(3.0, 1.0)
+        found = monitor.observe(loss, norm)
+        assert [flag.kind for flag in found] == [kind], kind
+        flag = found[0]
+        assert flag.step == 10
+        assert flag.multiplier == pytest.approx(parse(SPEC).resolve(TOTAL)(10))
+        assert str(flag.step) in flag.message
+        if kind != "non-finite":
+            assert flag.reference == pytest.approx(3.0 if kind == "loss-spike" else 1.0)
+
+
+def test_a_non_finite_gradient_norm_is_flagged_too() -> None:
+    monitor = quiet()
+    assert [flag.kind for flag in monitor.observe(2.0, math.inf)] == ["non-finite"]  # even before any history
+
+
+def test_thresholds_are_exclusive_and_can_be_switched_off() -> None:
+    monitor = quiet(grad_blowup=5.0)
+    for _ in range(10):
+        monitor.observe(3.0, 1.0)
+    assert monitor.observe(3.0, 5.0) == []  # exactly 5x is not above 5x
+    assert monitor.observe(3.0, 5.01)[0].kind == "grad-blowup"
+    off = quiet(loss_spike=None, grad_blowup=None, grad_collapse=None)
+    for _ in range(10):
+        off.observe(3.0, 1.0)
+    assert off.observe(100.0, 100.0) == []
+    assert off.observe(math.nan, 1.0)[0].kind == "non-finite"  # never switched off
+
+
+def test_nothing_is_judged_before_min_history_nor_after_the_watch_window() -> None:
+    monitor = quiet(min_history=5, watch_steps=30)
+    for _ in range(4):
+        monitor.observe(3.0, 1.0)
+    assert monitor.observe(3.0, 100.0) == []  # only 4 norms seen: no reference yet
+    monitor = quiet(watch_steps=30)
+    for _ in range(30):
+        monitor.observe(3.0, 1.0)
+    assert monitor.observe(3.0, 100.0) == []  # step 30: past the window
+
+
+def test_watch_window_defaults() -> None:
+    assert quiet().watch_steps == max(20, 40, 50)  # warmup 20, 20% of 200, at least 50
+    assert WarmupMonitor("linear(300) -> cosine", total_steps=1000, warn=False).watch_steps == 300
+    assert WarmupMonitor("cosine", total_steps=10_000, warn=False).watch_steps == 2000
+    assert WarmupMonitor(warn=False).watch_steps == 50  # no schedule: the minimum
+
+
+# ---------------------------------------------------------------------------------------------- actions
+
+
+def test_warn_warns_and_stop_stops() -> None:
+    monitor = WarmupMonitor(SPEC, total_steps=TOTAL)
+    for _ in range(10):
+        monitor.observe(3.0, 1.0)
+    with pytest.warns(RuntimeWarning, match="step 10: gradient norm"):
+        monitor.observe(3.0, 50.0)
+    assert not monitor.should_stop
+    stopping = quiet(action="stop")
+    for _ in range(10):
+        stopping.observe(3.0, 1.0)
+    assert not stopping.should_stop
+    stopping.observe(math.inf, 1.0)
+    assert stopping.should_stop
+    seen = []
+    quiet(on_flag=seen.append).observe(math.nan)
+    assert [flag.kind for flag in seen] == ["non-finite"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 5))
+def test_hold_without_flags_is_the_planned_schedule(seed: int) -> None:
+    monitor = quiet(action="hold")
+    planned = parse(SPEC).resolve(TOTAL)
+    rng = np.random.default_rng(seed)
+    for step in range(TOTAL + 5):
+        assert monitor.multiplier() == planned(step)
+        monitor.observe(3.0 + rng.normal(0, 0.01), 1.0 + rng.uniform(-0.05, 0.05))
+    assert monitor.flags == []
+    assert monitor.ramp_done_at == 20
+
+
+def test_hold_backs_off_holds_slows_and_meets_the_decay() -> None:
+    monitor = quiet(action="hold", backoff=0.1, slowdown=0.5, hold_steps=10)
+    planned = parse(SPEC).resolve(TOTAL)
+    for _ in range(10):
+        monitor.observe(3.0, 1.0)
+    assert monitor.clock == 10
+    monitor.observe(3.0, 0.1)  # step 10: a collapse
+    assert monitor.clock == pytest.approx(1.0)  # 0.1 x 10
+    assert monitor.speed == 0.5
+    for _ in range(10):  # steps 11-20: held; a flag inside the hold only extends it
+        assert monitor.multiplier() == pytest.approx(planned(1.0))
+        monitor.observe(3.0, 1.0)
+    assert monitor.clock == pytest.approx(1.5)  # step 20 ended the hold: the clock moves again, at half speed
+    assert monitor.ramp_done_at is None
+    ramp = []
+    while monitor.ramp_done_at is None:
+        ramp.append(monitor.multiplier())
+        monitor.observe(3.0, 1.0)
+    done = monitor.ramp_done_at
+    assert ramp == sorted(ramp)  # it climbs at half speed (0.025 a step)...
+    assert np.diff(ramp) == pytest.approx(0.025)
+    assert ramp[-1] < planned(done - 1)  # ...until it meets the decay, which had started at step 20
+    assert 50 < done < 60
+    for step in range(done, TOTAL + 3):  # then the planned decay: it still ends where it was planned
+        assert monitor.multiplier() == pytest.approx(planned(step))
+        monitor.observe(3.0, 1.0)
+    assert monitor.multiplier() == pytest.approx(0.1)
+
+
+def test_a_flag_after_a_too_short_ramp_starts_it_again() -> None:
+    monitor = quiet(action="hold", hold_steps=0)
+    for _ in range(30):  # the 20-step ramp is over at step 20; the watch window runs to 50
+        monitor.observe(3.0, 1.0)
+    assert monitor.ramp_done_at == 20
+    monitor.observe(3.0, 10.0)
+    assert monitor.ramp_done_at is None
+    assert monitor.multiplier() == pytest.approx(parse(SPEC).resolve(TOTAL)(2.0))  # 0.1 x the 20-step clock
+
+
+def test_state_dict_resumes_exactly() -> None:
+    def run(monitor: WarmupMonitor, start: int, stop: int) -> list[float]:
+        out = []
+        for step in range(start, stop):
+            out.append(monitor.multiplier())
+            monitor.observe(3.0, 0.1 if step in (8, 33) else 1.0)
+        return out
+
+    whole = quiet(action="hold")
+    expected = run(whole, 0, 120)
+    first = quiet(action="hold")
+    head = run(first, 0, 25)
+    state = first.state_dict()
+    second = quiet(action="hold")
+    second.load_state_dict(state)
+    assert head + run(second, 25, 120) == expected
+    assert second.flags == whole.flags
+
+
+def test_summary_is_plain_data() -> None:
+    monitor = quiet()
+    for _ in range(10):
+        monitor.observe(3.0, 1.0)
+    monitor.observe(3.0, 10.0)
+    summary = monitor.summary()
+    assert summary["first_flag_step"] == 10
+    assert summary["flags"][0]["kind"] == "grad-blowup"
+    assert summary["watch_steps"] == 50
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"action": "pause"}, "action"),
+        ({"action": "hold", "schedule": None}, "schedule"),
+        ({"loss_spike": 1.0}, "loss_spike"),
+        ({"grad_blowup": -2}, "grad_blowup"),
+        ({"grad_collapse": math.nan}, "grad_collapse"),
+        ({"backoff": 1.5}, "backoff"),
+        ({"slowdown": 0}, "slowdown"),
+        ({"hold_steps": -1}, "hold_steps"),
+        ({"window": 1}, "window"),
+        ({"watch_steps": 2.5}, "watch_steps"),
+    ],
+)
+def test_bad_settings_are_clear_errors(kwargs: dict[str, Any], field: str) -> None:
+    schedule = kwargs.pop("schedule", SPEC)
+    with pytest.raises(RampupError) as error:
+        WarmupMonitor(schedule, total_steps=TOTAL, **kwargs)
+    assert error.value.field == field
+    assert "expected" in str(error.value)
+
+
+def test_bad_observations_and_states_are_clear_errors() -> None:
+    monitor = quiet()
+    with pytest.raises(RampupError, match="loss: got 'high'"):
+        monitor.observe("high")
+    with pytest.raises(RampupError, match="grad_norm"):
+        monitor.observe(1.0, [1.0, 2.0])
+    with pytest.raises(RampupError, match="state_dict"):
+        monitor.load_state_dict({"step": 3})
+    with pytest.raises(RampupError, match="multiplier"):
+        WarmupMonitor(warn=False).multiplier()
+    assert monitor.observe(torch.tensor(2.5), np.float32(1.0)) == []  # tensors and NumPy scalars are numbers
+
+
+# ---------------------------------------------------------------------------------------------- PyTorch
+
+
+def _tiny_loop(monitor: WarmupMonitor, scheduler_for: Any, blow_up_at: int | None, steps: int = 60) -> list[float]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02)
+    scheduler = scheduler_for(optimizer)
+    generator = torch.Generator().manual_seed(1)
+    rates = []
+    for step in range(steps):
+        x = torch.randn(64, 8, generator=generator)
+        loss = (model(x) - x.sum(1, keepdim=True)).pow(2).mean()
+        if step == blow_up_at:
+            loss = loss * 1e4  # a gradient blow-up, as from a bad batch
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        norm = grad_norm(model.parameters())
+        rates.append(optimizer.param_groups[0]["lr"])
+        if step != blow_up_at:
+            optimizer.step()
+        monitor.observe(loss.item(), norm)
+        scheduler.step()
+        if monitor.should_stop:
+            break
+    return rates
+
+
+def test_plain_loop_flags_a_blow_up_and_stops() -> None:
+    monitor = quiet(action="stop")
+    rates = _tiny_loop(monitor, lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, monitor.schedule), blow_up_at=12)
+    assert monitor.flags[0].step == 12
+    assert monitor.flags[0].kind in ("grad-blowup", "loss-spike")
+    assert len(rates) == 13  # stopped after the flagged update
+
+
+def test_monitored_lr_follows_the_hold_and_equals_the_schedule_without_flags() -> None:
+    planned = parse(SPEC).resolve(TOTAL)
+    calm = quiet(action="hold")
+    rates = _tiny_loop(calm, lambda opt: MonitoredLR(opt, calm), blow_up_at=None)
+    assert rates == pytest.approx([0.02 * planned(step) for step in range(60)], rel=1e-12)
+    held = quiet(action="hold", hold_steps=5)
+    rates = _tiny_loop(held, lambda opt: MonitoredLR(opt, held), blow_up_at=12)
+    assert held.flags and held.flags[0].step == 12
+    assert rates[12] == pytest.approx(0.02 * planned(12))
+    assert rates[13] == pytest.approx(0.02 * planned(1.2))  # backed off to 0.1 x the clock at once
+
+
+def test_monitored_lr_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:
+    monitor = quiet(action="hold")
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=0.1)
+    scheduler = MonitoredLR(optimizer, monitor)
+    for step in range(15):
+        optimizer.step()
+        monitor.observe(2.0, 0.1 if step == 9 else 1.0)
+        scheduler.step()
+    torch.save(scheduler.state_dict(), tmp_path / "s.pt")
+    state = torch.load(tmp_path / "s.pt", weights_only=True)
+    again = quiet(action="hold")
+    other = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    resumed = MonitoredLR(other, again)
+    resumed.load_state_dict(state)
+    assert again.clock == monitor.clock and again.flags == monitor.flags
+    for _ in range(10):
+        monitor.observe(2.0, 1.0)
+        again.observe(2.0, 1.0)
+        scheduler.step()
+        resumed.step()
+        assert resumed.get_last_lr() == pytest.approx(scheduler.get_last_lr())
+
+
+def test_monitored_lr_bad_input() -> None:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(RampupError, match="monitor"):
+        MonitoredLR(optimizer, "hold")  # type: ignore[arg-type]
+    with pytest.raises(RampupError, match="no schedule"):
+        MonitoredLR(optimizer, WarmupMonitor(warn=False))
+    with pytest.raises(RampupError, match="optimizer"):
+        MonitoredLR("sgd", quiet(action="hold"))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------- Trainer and Lightning
+
+
+class _Spiky(torch.nn.Module):
+    """A linear regression whose loss explodes on one call (Trainer's model: returns its loss)."""
+
+    def __init__(self, explode_at: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = torch.nn.Linear(4, 1)
+        self.calls = 0
+        self.explode_at = explode_at
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        loss = torch.nn.functional.mse_loss(self.linear(x).squeeze(-1), labels)
+        if self.training:
+            if self.calls == self.explode_at:
+                loss = loss * 1e3
+            self.calls += 1
+        return {"loss": loss}
+
+
+class _Points(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
+    def __init__(self, size: int) -> None:
+        generator = torch.Generator().manual_seed(size)
+        self.x = torch.randn(size, 4, generator=generator)
+        self.y = self.x.sum(1)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {"x": self.x[index], "labels": self.y[index]}
+
+
+def test_trainer_callback_flags_and_stops(tmp_path: Path) -> None:
+    from transformers import Trainer, TrainingArguments
+
+    from rampup.monitor.hf import MonitorCallback
+
+    monitor = WarmupMonitor("linear(10) -> cosine", total_steps=40, action="stop", warn=False)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=64,
+        max_steps=40,
+        learning_rate=0.01,
+        warmup_steps=10,
+        logging_steps=1,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=_Spiky(explode_at=15),
+        args=args,
+        train_dataset=_Points(2560),
+        callbacks=[MonitorCallback(monitor)],
+    )
+    trainer.train()
+    assert [flag.step for flag in monitor.flags][:1] == [15]
+    assert monitor.should_stop
+    assert trainer.state.global_step == 16  # stopped right after the flagged update
+
+
+def test_lightning_callback_flags_and_stops() -> None:
+    import lightning.pytorch as pl
+
+    from rampup.monitor.lightning import MonitorCallback
+
+    class Module(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = _Spiky(explode_at=15)
+
+        def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+            return self.inner(**batch)["loss"]
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    monitor = WarmupMonitor("linear(10) -> cosine", total_steps=40, action="stop", warn=False)
+    trainer = pl.Trainer(
+        max_steps=40,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[MonitorCallback(monitor)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(Module(), torch.utils.data.DataLoader(_Points(2560), batch_size=64))
+    assert [flag.step for flag in monitor.flags][:1] == [15]
+    assert trainer.global_step == 16
