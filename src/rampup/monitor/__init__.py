@@ -10,10 +10,10 @@ without warmup are watched too) it raises a :class:`Flag` for:
 - **grad-blowup**: a gradient norm above ``grad_blowup`` times the median of the last ``window`` norms;
 - **grad-collapse**: a gradient norm below the median of the last ``window`` norms divided by
   ``grad_collapse`` while the loss did not fall by as much: the gradient vanishing within a step or
-  two while the rate ramps, the mark of a model falling into a degenerate solution (a model that
-  converges fast also loses its gradient, but its loss falls with it, and is not flagged). On the lab's Post-LN task this is how a too-short
-  warmup fails: the model collapses onto the character frequencies around step 10 and never leaves
-  (docs/monitor.md). Set ``grad_collapse=None`` to switch it off.
+  two while the rate ramps, the mark of a model falling into a degenerate solution. (A model that
+  converges fast loses its gradient too, but its loss falls with it: not flagged.) On the lab's
+  Post-LN task this is how a too-short warmup fails: the model collapses onto the character
+  frequencies around step 10 and never leaves (docs/monitor.md). ``grad_collapse=None`` turns it off.
 
 The median of the recent past is the reference (not the mean), so that one flagged value does not
 move it; the first ``min_history`` updates set the reference and are not judged (except non-finite).
