@@ -595,14 +595,15 @@ def _decay_text(decay: object) -> str:
 
 def exports_for(schedule: Schedule, warmup: int, total: int | None, peak_lr: float | None) -> dict[str, Any]:
     """Hugging Face / TRL keyword arguments, when one of their built-in schedulers is exactly this schedule."""
-    decays = schedule.phases[1:]
+    first = 1 if schedule.roles[0] == "warmup" else 0  # a schedule may start with its decay (no warmup)
+    decays = schedule.phases[first:]
     if len(decays) != 1:
         return _no_export(f"{len(decays)} decay phases: Hugging Face has one decay after its linear warmup")
     phase = decays[0]
     if total is None and phase.length is not None:
         return _no_export(f"the decay lasts {phase.length} steps, Hugging Face's runs to the end of the run")
     if total is not None:
-        _, start, length = schedule.spans()[1]
+        _, start, length = schedule.spans()[first]
         if start + length != total:
             return _no_export(f"the decay ends at step {start + length:g}, not at the end of the run ({total})")
     to = float(phase.get("to", 0.0))

@@ -16,12 +16,15 @@ same initial weights and on the same batches (it leaves the model as it found it
 2. **A warmup range test** (pilot runs; in the spirit of Smith 2017's learning-rate range test):
    for each candidate length ``W`` (``shares`` of the run, 0 included), the schedule
    ``linear(W, from=...) -> decay`` is run for ``pilot_steps`` updates (default 40% of the run) and
-   scored by its held-out loss at the end. Candidates within ``tolerance`` of the best score (and
-   below ``L0``) are healthy; the finder takes the shortest healthy length times ``margin``
-   (default 2, a safety factor on the boundary, which the pilots saw on one seed), at most the longest
-   candidate and ``max_share`` of the run. Stage 1 alone is not enough: on the lab's Post-LN task one
-   step is stable up to ten times the target rate, yet without warmup training collapses within 20
-   steps (docs/finder.md); the pilots see that.
+   scored by its held-out loss at the end. Candidates within ``tolerance`` (5%) of the best score
+   (and below ``L0``) are healthy; a warmup that fails (diverges, or collapses onto a poor solution
+   it never leaves) ends far above. The finder takes the **longest** healthy length (at most
+   ``max_share`` of the run): within the pilots' horizon a longer warmup only looks a little worse
+   because it has used less of the rate so far, while over the whole run it is the safer and, at a
+   high rate, usually the better choice (on the lab's tasks the longest healthy warmup was within
+   2% of the best of a grid of full runs, docs/finder.md). Stage 1 alone is not enough: on the lab's
+   Post-LN task one step is stable up to ten times the target rate, yet without warmup training
+   collapses within 20 steps; the pilots see that.
 
 When the probes are inconclusive (every pilot diverged or ended above ``L0``), the finder falls back
 to the advisor (:func:`rampup.recommend`) and says so in its reasons.
@@ -100,7 +103,6 @@ class FinderEvidence:
     pilot_steps: int
     pilots: tuple[Pilot, ...]
     tolerance: float
-    margin: float
     chosen_steps: int
     inconclusive: str | None
     wall_s: float
@@ -304,8 +306,7 @@ def find_warmup(
     eval_batches: Iterable[Any] | None = None,
     pilot_steps: int | None = None,
     shares: Sequence[float] = DEFAULT_SHARES,
-    tolerance: float = 0.02,
-    margin: float = 2.0,
+    tolerance: float = 0.05,
     max_share: float = 0.5,
     probe_tolerance: float = 0.0,
     bisections: int = 4,
@@ -325,7 +326,7 @@ def find_warmup(
         total_steps: the run's optimizer updates; the warmup shares and the decay refer to it.
         decay: spec text of what follows the warmup (``"cosine(to=0.1)"``).
         pilot_steps: updates per pilot run (default 40% of the run, at least 20).
-        shares, tolerance, margin, max_share: the candidates and the choice (module docstring).
+        shares, tolerance, max_share: the candidates and the choice (module docstring).
         probe_tolerance, bisections, start_fraction: the critical-rate probe (module docstring).
         seed: ``torch.manual_seed`` before every run (dropout and the like), restored afterwards.
         fallback: keyword arguments for :func:`rampup.recommend` when the probes are inconclusive.
@@ -342,9 +343,6 @@ def find_warmup(
     target = _positive("target_lr", target_lr)
     total = _whole("total_steps", total_steps, 2)
     tolerance = _positive("tolerance", tolerance)
-    margin = _positive("margin", margin)
-    if margin < 1:
-        raise RampupError("margin", margin, "a factor >= 1 on the shortest healthy warmup")
     max_share = _positive("max_share", max_share)
     if max_share > 1:
         raise RampupError("max_share", max_share, "a share of the run in (0, 1]")
@@ -409,25 +407,22 @@ def find_warmup(
         "pilot_steps": steps,
         "pilots": tuple(pilots),
         "tolerance": tolerance,
-        "margin": margin,
     }
     reasons = [_critical_reason(probes, critical, bounded, target, start, initial_loss)]
     if not healthy:
         why = "every pilot diverged or ended above the initial loss"
         return _fallback(fallback, total, decay, target, reasons, why, evidence_args, time.perf_counter() - start_time)
 
-    shortest = healthy[0].warmup_steps
-    longest = max(p.warmup_steps for p in pilots)
-    chosen = min(math.ceil(margin * shortest), longest, math.floor(max_share * total))
+    chosen = min(max(p.warmup_steps for p in healthy), math.floor(max_share * total))
     spec = _warmup_spec(chosen, start, decay)
     schedule = as_schedule(spec).resolve(total)
-    reasons.append(_pilot_reason(pilots, steps, shortest, chosen, margin, tolerance, best))
+    reasons.append(_pilot_reason(pilots, steps, chosen, tolerance, best))
     alternatives = tuple(
         Alternative(
             f"pilot linear({p.warmup_steps})" if p.warmup_steps else "pilot without warmup",
             p.warmup_steps,
             p.spec,
-            _why_not(p, best, tolerance, shortest),
+            _why_not(p, best, tolerance),
         )
         for p in pilots
         if p.warmup_steps != chosen
@@ -482,29 +477,24 @@ def _critical_reason(
     return Reason("critical-rate probe", SRC_CRITICAL, detail)
 
 
-def _pilot_reason(
-    pilots: list[Pilot], steps: int, shortest: int, chosen: int, margin: float, tolerance: float, best: float | None
-) -> Reason:
+def _pilot_reason(pilots: list[Pilot], steps: int, chosen: int, tolerance: float, best: float | None) -> Reason:
     scores = ", ".join(
         f"{p.warmup_steps}: {'diverged' if p.score is None else f'{p.score:.4g}'}{'' if p.healthy else ' x'}"
         for p in pilots
     )
     detail = (
         f"{len(pilots)} pilots of {steps} steps, held-out loss by warmup length ({scores}; x = not healthy); "
-        f"healthy = within {tolerance:.0%} of the best ({best:.4g}); shortest healthy {shortest}, "
-        f"times the margin {format_number(margin)} -> {chosen} steps"
+        f"healthy = within {tolerance:.0%} of the best ({best:.4g}); the longest healthy warmup: {chosen} steps"
     )
     return Reason("warmup range test", SRC_PILOTS, detail)
 
 
-def _why_not(pilot: Pilot, best: float | None, tolerance: float, shortest: int) -> str:
+def _why_not(pilot: Pilot, best: float | None, tolerance: float) -> str:
     if pilot.score is None:
         return "its pilot diverged"
     if not pilot.healthy:
         return f"its pilot ended at {pilot.score:.4g}, more than {tolerance:.0%} above the best ({best:.4g})"
-    if pilot.warmup_steps == shortest:
-        return "the shortest healthy warmup, before the safety margin"
-    return "healthy, but longer than needed"
+    return "healthy, but a longer warmup was healthy too"
 
 
 def _fallback(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from rampup.lab.metrics import clamped_final
 from rampup.lab.runner import SweepSummary, plan_trials, run_sweep
 from rampup.lab.store import Store, TrialRow
+from rampup.schedule import as_schedule
 
 __all__ = ["GRID", "WITHIN", "GridCheck", "check_against_grid"]
 
@@ -103,7 +104,12 @@ def check_against_grid(
 ) -> GridCheck:
     """Train the finder's schedule and the grid at ``lr`` on ``seeds`` seeds (resumable in ``db``) and compare."""
     trials = plan_trials(task, list(grid), [lr], seeds)
-    finder_trials = [replace(trial, warmup=FINDER) for trial in plan_trials(task, [finder_spec], [lr], seeds)]
+    # the task's "none" trials (same seeds, data, model), relabelled and given the finder's whole schedule
+    steps = trials[0].steps
+    schedule = str(as_schedule(finder_spec).resolve(total_steps=steps))
+    finder_trials = [
+        replace(trial, warmup=FINDER, schedule=schedule) for trial in plan_trials(task, ["none"], [lr], seeds)
+    ]
     summary = run_sweep([*trials, *finder_trials], db, workers=workers, progress=progress)
     with Store(db) as store:
         rows = store.rows(keys=summary.keys)

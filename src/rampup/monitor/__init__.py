@@ -220,6 +220,8 @@ class WarmupMonitor:
             self._raise(flag)
         if self.action == "hold":
             self._advance(step, bool(found))
+        elif self.ramp_done_at is None and self.step >= self.warmup_steps:
+            self.ramp_done_at = self.warmup_steps  # the planned warmup is over
         return found
 
     def _judge(self, step: int, loss: float, norm: float | None, multiplier: float) -> list[Flag]:

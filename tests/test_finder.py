@@ -1,0 +1,237 @@
+"""rampup.find_warmup: the critical-rate probe against theory, the pilots' choice, the fallback, the
+evidence, and the finder on a lab task from the command line.
+
+The golden case: for the loss ``L(w) = h/2 * w^2`` one SGD step gives ``w' = (1 - r h) w``, so the
+loss rises exactly when ``r > 2 / h`` (the edge of stability; Kalra & Barkeshli's critical rate at
+initialization for this model). The probe must find ``2 / h`` to within its bisection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import rampup
+from rampup import RampupError
+from rampup.cli import main
+from rampup.finder import WarmupFinding, find_warmup
+
+SHARPNESS = 4.0  # h: the critical rate is 2 / h = 0.5
+
+
+class Quadratic(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+
+
+def quadratic_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
+    return 0.5 * SHARPNESS * model.w.pow(2).sum()  # type: ignore[operator]
+
+
+def sgd(parameters: Any, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(parameters, lr=lr)
+
+
+def test_critical_rate_is_two_over_the_sharpness() -> None:
+    finding = find_warmup(Quadratic(), quadratic_loss, [None], sgd, 0.1, total_steps=100, bisections=8)
+    evidence = finding.evidence
+    assert evidence is not None
+    edge = 2 / SHARPNESS
+    assert evidence.critical_bounded
+    assert edge * 2 ** (-1 / 2**8) <= evidence.critical_lr <= edge  # type: ignore[operator]
+    assert all(probe.stable == (probe.rate <= edge) for probe in evidence.probes)
+    assert evidence.start_fraction == 0  # the target 0.1 is below the edge: the warmup starts at 0
+
+
+def test_a_target_above_the_edge_starts_the_warmup_below_it() -> None:
+    finding = find_warmup(Quadratic(), quadratic_loss, [None], sgd, 2.0, total_steps=100, bisections=6)
+    evidence = finding.evidence
+    assert evidence is not None
+    assert evidence.critical_lr is not None
+    assert evidence.start_fraction == pytest.approx(0.5 * evidence.critical_lr / 2.0)
+    assert "from=" in finding.spec or finding.warmup_steps == 0
+    assert finding.exports["hf"] is None  # no Hugging Face scheduler starts a warmup above 0
+
+
+def _mlp_problem(seed: int = 0) -> tuple[torch.nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
+    generator = torch.Generator().manual_seed(seed + 1)
+    batches = []
+    for _ in range(40):
+        x = torch.randn(64, 8, generator=generator)
+        batches.append((x, torch.sin(x[:, :1] * 2) + x[:, 1:2]))
+    return model, batches
+
+
+def mse(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    x, y = batch
+    return torch.nn.functional.mse_loss(model(x), y)
+
+
+def adam(parameters: Any, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.Adam(parameters, lr=lr)
+
+
+def test_finding_is_a_recommendation_with_evidence_and_leaves_the_model_alone(tmp_path: Path) -> None:
+    model, batches = _mlp_problem()
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    torch.manual_seed(123)
+    expected_random = torch.rand(3)
+    torch.manual_seed(123)
+    finding = find_warmup(model, mse, batches, adam, 0.01, total_steps=80, decay="cosine(to=0.1)")
+    assert torch.equal(torch.rand(3), expected_random)  # the caller's random stream is untouched
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+    assert isinstance(finding, WarmupFinding)
+    assert isinstance(finding, rampup.advisor.Recommendation)
+    evidence = finding.evidence
+    assert evidence is not None and evidence.inconclusive is None
+    assert evidence.pilot_steps == 32  # 40% of 80
+    assert [p.warmup_steps for p in evidence.pilots] == [0, 1, 2, 4, 8, 16, 32]
+    healthy = [p.warmup_steps for p in evidence.pilots if p.healthy]
+    assert healthy, "a smooth regression has healthy pilots"
+    assert finding.warmup_steps == max(healthy)  # the longest healthy warmup
+    best = min(p.score for p in evidence.pilots if p.score is not None)
+    for pilot in evidence.pilots:
+        assert pilot.healthy == (pilot.score is not None and pilot.score <= 1.05 * best)
+    assert finding.schedule(finding.warmup_steps) == pytest.approx(1.0)
+    assert str(finding.schedule).endswith(", to=0.1)") and "cosine(" in str(finding.schedule)
+    rules = [reason.rule for reason in finding.reasons]
+    assert rules == ["critical-rate probe", "warmup range test"]
+    assert all(reason.source for reason in finding.reasons)
+    data = json.loads(finding.to_json())
+    assert data["evidence"]["pilots"][0]["warmup_steps"] == 0
+    assert len(data["evidence"]["pilots"][0]["train_losses"]) == 32
+    assert data["warmup_steps"] == finding.warmup_steps
+    _fig, (left, right) = finding.plot(str(tmp_path / "finding.png"))
+    assert (tmp_path / "finding.png").stat().st_size > 10_000
+    assert left.get_xscale() == "log"
+    assert len(right.get_lines()) >= len(evidence.pilots)
+
+
+def test_pilots_use_the_same_batches_so_the_same_warmup_gives_the_same_score() -> None:
+    model, batches = _mlp_problem()
+    first = find_warmup(model, mse, batches, adam, 0.01, total_steps=80)
+    again = find_warmup(model, mse, batches, adam, 0.01, total_steps=80)
+    assert first.evidence is not None and again.evidence is not None
+    assert [p.score for p in first.evidence.pilots] == [p.score for p in again.evidence.pilots]
+
+
+def test_inconclusive_probes_fall_back_to_the_advisor() -> None:
+    model, batches = _mlp_problem()
+    finding = find_warmup(
+        model,
+        mse,
+        batches,
+        sgd,
+        1e4,  # every pilot blows up
+        total_steps=200,
+        fallback={"regime": "pretrain", "optimizer": "sgd"},
+    )
+    evidence = finding.evidence
+    assert evidence is not None
+    assert evidence.inconclusive == "every pilot diverged or ended above the initial loss"
+    assert all(not pilot.healthy for pilot in evidence.pilots)
+    advice = rampup.recommend(total_steps=200, regime="pretrain", optimizer="sgd", decay="cosine", peak_lr=1e4)
+    assert finding.warmup_steps == advice.warmup_steps
+    assert finding.spec == advice.spec
+    assert "finder inconclusive" in [reason.rule for reason in finding.reasons]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"target_lr": 0}, "target_lr"),
+        ({"target_lr": math.inf}, "target_lr"),
+        ({"total_steps": 1}, "total_steps"),
+        ({"shares": [0, 0.9]}, "shares"),
+        ({"shares": "some"}, "shares"),
+        ({"max_share": 2}, "max_share"),
+        ({"tolerance": -1}, "tolerance"),
+        ({"bisections": -1}, "bisections"),
+        ({"decay": "cosin"}, "phase 1"),
+        ({"batches": []}, "batches"),
+        ({"batches": 5}, "batches"),
+        ({"model": "gpt"}, "model"),
+        ({"make_optimizer": lambda params, lr: "adam"}, "make_optimizer"),
+    ],
+)
+def test_bad_input_is_a_clear_error(kwargs: dict[str, Any], field: str) -> None:
+    model, batches = _mlp_problem()
+    args: dict[str, Any] = {
+        "model": model,
+        "loss_fn": mse,
+        "batches": batches,
+        "make_optimizer": adam,
+        "target_lr": 0.01,
+        "total_steps": 50,
+    }
+    args.update(kwargs)
+    with pytest.raises(RampupError) as error:
+        find_warmup(**args)
+    assert error.value.field.startswith(field)
+
+
+# ---------------------------------------------------------------------------------------------- the lab
+
+
+def test_rampup_find_on_a_lab_task(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "find.png"
+    assert main(["find", "--task", "mlp", "--steps", "40", "--json", "--plot", str(out)]) is None
+    stdout, stderr = capsys.readouterr()
+    data = json.loads(stdout)
+    assert data["total_steps"] == 40
+    assert data["peak_lr"] == 4.0  # the task's high rate
+    assert data["evidence"]["pilot_steps"] == 20  # at least 20
+    assert out.stat().st_size > 10_000
+    assert f"wrote {out}" in stderr
+    for args, start in (
+        (["--task", "resnet"], "error: --task: got 'resnet'"),
+        (["--task", "mlp", "--lr", "-1"], "error: --lr"),
+        (["--task", "mlp", "--plot", str(tmp_path / "no" / "f.png")], "error: output"),
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main(["find", *args])
+        assert caught.value.code == 2
+        stdout, stderr = capsys.readouterr()
+        assert stdout == "" and stderr.startswith(start) and stderr.count("\n") == 1
+
+
+def test_check_against_the_grid(tmp_path: Path) -> None:
+    from rampup.lab.finding import FINDER, check_against_grid
+
+    result = check_against_grid(
+        "mlp",
+        "linear(4) -> cosine(to=0.1)",
+        4.0,
+        seeds=2,
+        db=tmp_path / "lab.db",
+        workers=1,
+        progress=False,
+        grid=("none", "linear(10%)"),
+    )
+    assert list(result.finals) == ["none", "linear(10%)", FINDER]
+    assert result.seeds == (0, 1)
+    assert result.best in ("none", "linear(10%)")
+    best, mine = (sum(result.finals[label]) / 2 for label in (result.best, FINDER))
+    assert result.relative_gap == pytest.approx((mine - best) / best)
+    assert "| finder |" in result.table()
+    assert result.verdict().startswith("mlp at lr 4:")
+    assert result.summary.ran == 6
+    again = check_against_grid(
+        "mlp",
+        "linear(4) -> cosine(to=0.1)",
+        4.0,
+        seeds=2,
+        db=tmp_path / "lab.db",
+        workers=1,
+        progress=False,
+        grid=("none", "linear(10%)"),
+    )
+    assert again.summary.ran == 0 and again.finals == result.finals  # resumed from the database

@@ -1,0 +1,156 @@
+"""The monitor inside the lab: flags recorded on every trial, ``--monitor hold`` trials, older databases,
+and the catch / false-alarm scoring of a sweep (rampup.lab.monitoring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rampup import RampupError
+from rampup.cli import main
+from rampup.lab import Store, plan_trials, run_sweep, run_trial
+from rampup.lab.monitoring import CATCH_BEFORE, monitor_cells, score
+from rampup.lab.report import write_report
+from rampup.lab.store import TrialRow
+
+
+def test_hold_trials_are_labelled_and_keep_the_other_keys() -> None:
+    plain = plan_trials("mlp", ["linear(10%)"], [4.0], [0], steps=30)[0]
+    held = plan_trials("mlp", ["linear(10%)"], [4.0], [0], steps=30, monitor="hold")[0]
+    assert plain.monitor is None and "monitor" not in plain.to_dict()  # keys of unmonitored trials unchanged
+    assert held.warmup == "linear(10%)+hold" and held.monitor == "hold"
+    assert held.key != plain.key
+    assert dataclasses.replace(held, warmup=plain.warmup, monitor=None).key == plain.key
+    with pytest.raises(RampupError) as error:
+        plan_trials("mlp", ["none"], [4.0], [0], monitor="stop")
+    assert error.value.field == "--monitor"
+
+
+def test_every_trial_records_the_flags_and_hold_changes_the_run(tmp_path: Path) -> None:
+    plain_config = plan_trials("mlp", ["linear(5%)"], [8.0], [0], steps=60)[0]
+    plain = run_trial(plain_config)
+    held = run_trial(plan_trials("mlp", ["linear(5%)"], [8.0], [0], steps=60, monitor="hold")[0])
+    assert plain.status == held.status == "ok" or plain.status in ("ok", "diverged")
+    assert isinstance(plain.flags, list)
+    assert plain.ramp_done_at == 3  # observing only: the planned 3-step ramp
+    if plain.flags:  # then hold reacted to the same first flag, and its run differs from there on
+        first = plain.flags[0]["step"]
+        assert held.flags[0]["step"] == first
+        assert held.train_losses[: first + 1] == plain.train_losses[: first + 1]
+        assert held.train_losses[first + 1 :] != plain.train_losses[first + 1 :]
+        assert held.ramp_done_at is None or held.ramp_done_at > 3
+    with Store(tmp_path / "lab.db") as store:
+        store.record(plain)
+        (row,) = store.rows()
+    assert row.flags == plain.flags
+    assert row.ramp_done_at == plain.ramp_done_at
+
+
+_OLD_SCHEMA = """CREATE TABLE trials (key TEXT PRIMARY KEY, task TEXT NOT NULL, warmup TEXT NOT NULL,
+schedule TEXT NOT NULL, peak_lr REAL NOT NULL, seed INTEGER NOT NULL, steps INTEGER NOT NULL, status TEXT NOT NULL,
+diverged INTEGER NOT NULL, initial_loss REAL, final_loss REAL, spikes INTEGER, max_grad_norm REAL,
+warmup_steps INTEGER, wall_s REAL, train_losses TEXT, eval_steps TEXT, eval_losses TEXT, config TEXT NOT NULL,
+error TEXT, runs INTEGER NOT NULL DEFAULT 1, finished_at TEXT NOT NULL)"""
+
+
+def test_a_database_from_before_the_monitor_still_reads_and_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    config = plan_trials("mlp", ["none"], [0.1], [0], steps=10)[0]
+    db = sqlite3.connect(path)
+    db.execute(_OLD_SCHEMA)
+    db.execute(
+        "INSERT INTO trials VALUES (?, 'mlp', 'none', ?, 0.1, 0, 10, 'ok', 0, 2.3, 1.1, 0, 1.0, 0, 0.5, "
+        "'[]', '[]', '[]', ?, NULL, 1, 'then')",
+        (config.key, config.schedule, __import__("json").dumps(config.to_dict())),
+    )
+    db.commit()
+    db.close()
+    with Store(path, readonly=True) as store:  # read-only: the missing columns read as NULL
+        (row,) = store.rows()
+    assert row.flags is None and row.final_loss == 1.1
+    with Store(path) as store:  # writable: the columns are added, the old row kept
+        assert store.finished_keys() == {config.key}
+        store.record(run_trial(plan_trials("mlp", ["none"], [0.1], [1], steps=10)[0]))
+        rows = store.rows()
+    assert [row.flags is None for row in rows] == [True, False]
+
+
+def _row(warmup: str, lr: float, seed: int, final: float, flags: list[int], diverged: bool = False) -> TrialRow:
+    config = plan_trials("mlp", ["none"], [lr], [seed], steps=10)[0]
+    return TrialRow(
+        key=f"{warmup}{lr}{seed}",
+        task="postln",
+        warmup=warmup,
+        schedule="s",
+        peak_lr=lr,
+        seed=seed,
+        steps=400,
+        status="diverged" if diverged else "ok",
+        diverged=diverged,
+        initial_loss=4.6,
+        final_loss=final,
+        spikes=0,
+        max_grad_norm=1.0,
+        warmup_steps=0,
+        wall_s=1.0,
+        train_losses=[],
+        eval_steps=[],
+        eval_losses=[],
+        config=config,
+        error=None,
+        runs=1,
+        finished_at="",
+        flags=[{"step": step, "kind": "grad-blowup" if step < 30 else "grad-collapse"} for step in flags],
+    )
+
+
+def test_catch_and_false_alarm_rates() -> None:
+    rows = [
+        _row("advisor", 0.02, 0, 2.30, []),  # best at 0.02: stable, quiet
+        _row("advisor", 0.02, 1, 2.35, [24]),  # stable, flagged: a false alarm (grad-blowup)
+        _row("short", 0.02, 0, 2.50, [11]),  # 0.2 above the best: neither failed nor stable
+        _row("none", 0.02, 0, 3.10, [8]),  # failed, caught before step 50
+        _row("none", 0.02, 1, 3.12, [CATCH_BEFORE]),  # failed, flagged too late
+        _row("none", 0.02, 2, 4.00, [], diverged=True),  # failed, missed
+        _row("none", 0.003, 0, 2.30, [40]),  # best at 0.003: stable, flagged (grad-collapse)
+    ]
+    result = score(rows)
+    assert (result.failed, result.caught, result.stable, result.false_alarms) == (3, 1, 3, 2)
+    assert result.catch_rate == pytest.approx(1 / 3)
+    assert result.false_alarm_rate == pytest.approx(2 / 3)
+    assert result.false_alarms_by_kind["grad-blowup"] == 1 and result.false_alarms_by_kind["grad-collapse"] == 1
+    assert result.median_first_flag == pytest.approx((8 + CATCH_BEFORE) / 2)
+    assert "caught 1 of 3 failed runs before step 50" in result.line()
+    held = dataclasses.replace(rows[3], config=dataclasses.replace(rows[3].config, monitor="hold"))
+    assert score([*rows[:3], held, *rows[4:]]).failed == 2  # hold trials are not judged as unwatched runs
+    by_cell = {(cell.warmup, cell.peak_lr): cell for cell in monitor_cells(rows)}
+    none = by_cell[("none", 0.02)]
+    assert none.flagged == 2 and none.first_steps == (8, CATCH_BEFORE, None)
+    assert none.outcomes == ("failed", "failed", "failed")
+
+
+def test_report_has_the_monitor_section(tmp_path: Path) -> None:
+    rows = [_row("advisor", 0.02, 0, 2.30, []), _row("none", 0.02, 0, 3.1, [8])]
+    write_report(rows, tmp_path, figures=False)
+    text = (tmp_path / "summary.md").read_text()
+    assert "## What the monitor flagged" in text
+    assert "| 0.02 | none | 1/1 | 8 | grad-blowup | failed | - |" in text
+    assert "caught 1 of 1 failed runs" in text
+
+
+def test_cli_lab_run_with_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "lab.db"
+    argv = ["lab", "run", "--task", "mlp", "--warmup", "linear(5%)", "--lr", "4", "--steps", "20"]
+    assert main([*argv, "--monitor", "hold", "--db", str(db), "--workers", "1", "--quiet"]) is None
+    out, _ = capsys.readouterr()
+    assert "linear(5%)+hold" in out
+    assert "monitor: caught" in out
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--monitor", "pause", "--db", str(db)])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.startswith("error: --monitor: got 'pause'")
+    summary = run_sweep(plan_trials("mlp", ["linear(5%)"], [4.0], 1, steps=20, monitor="hold"), db, progress=False)
+    assert summary.ran == 0  # the same trial, already finished
