@@ -137,7 +137,7 @@ def test_report_has_the_monitor_section(tmp_path: Path) -> None:
     write_report(rows, tmp_path, figures=False)
     text = (tmp_path / "summary.md").read_text()
     assert "## What the monitor flagged" in text
-    assert "| 0.02 | none | 1/1 | 8 | grad-blowup | failed | - |" in text
+    assert "| postln | 0.02 | none | 1/1 | 8 | grad-blowup | failed | - |" in text
     assert "caught 1 of 1 failed runs" in text
 
 
@@ -154,3 +154,21 @@ def test_cli_lab_run_with_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().err.startswith("error: --monitor: got 'pause'")
     summary = run_sweep(plan_trials("mlp", ["linear(5%)"], [4.0], 1, steps=20, monitor="hold"), db, progress=False)
     assert summary.ran == 0  # the same trial, already finished
+
+
+def test_on_postln_the_monitor_catches_no_warmup_early_and_hold_rescues_a_short_warmup(tmp_path: Path) -> None:
+    """The must-show claims of docs/monitor.md on seed 0 at the task's full length and high rate:
+    no warmup is flagged before step 50; linear(5%) held by the monitor recovers at least half of the
+    gap between plain linear(5%) and the best plain warmup of the sweep (linear(50%) here)."""
+    db = tmp_path / "lab.db"
+    plain = plan_trials("postln", ["none", "linear(5%)", "linear(50%)"], [0.02], [0])
+    held = plan_trials("postln", ["linear(5%)"], [0.02], [0], monitor="hold")
+    summary = run_sweep([*plain, *held], db, workers=2, progress=False)
+    assert summary.failed == 0
+    with Store(db) as store:
+        rows = {row.warmup: row for row in store.rows()}
+    assert rows["none"].flags and rows["none"].flags[0]["step"] < CATCH_BEFORE
+    short, rescued, best = (rows[w].final_loss for w in ("linear(5%)", "linear(5%)+hold", "linear(50%)"))
+    assert short is not None and rescued is not None and best is not None
+    assert short - best > 0.3  # the short warmup failed
+    assert short - rescued >= 0.5 * (short - best), (short, rescued, best)

@@ -422,3 +422,26 @@ def test_lightning_callback_flags_and_stops() -> None:
         trainer.fit(Module(), torch.utils.data.DataLoader(_Points(2560), batch_size=64))
     assert [flag.step for flag in monitor.flags][:1] == [15]
     assert trainer.global_step == 16
+
+
+def test_the_core_imports_no_framework_and_a_missing_one_names_its_extra() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rampup, rampup.monitor, rampup.finder\n"
+        "print(sorted({'torch', 'transformers', 'lightning', 'matplotlib'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    for module, missing, extra in (
+        ("rampup.monitor.torch", "torch", "rampup[torch]"),
+        ("rampup.monitor.hf", "transformers", "rampup[hf]"),
+        ("rampup.monitor.lightning", "lightning", "rampup[lightning]"),
+    ):
+        code = (
+            f"import sys\nsys.modules[{missing!r}] = None\n"
+            f"try:\n    import {module}\nexcept ImportError as error:\n    print(error)\n"
+        )
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert f"pip install '{extra}'" in result.stdout, module

@@ -9,7 +9,9 @@ of the peak learning rate, built from phases::
     (0.0, 1.0, 0.1)
 
 Front doors for frameworks live in submodules that import their framework
-only when used: ``rampup.torch`` and others.
+only when used: ``rampup.torch`` and others. ``rampup.find_warmup`` (needs
+PyTorch when it runs) chooses a warmup from the model itself;
+``rampup.monitor`` watches the start of training.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rampup.advisor import recommend
 from rampup.durations import Duration
 from rampup.errors import RampupError
+from rampup.finder import WarmupFinding, find_warmup
 from rampup.presets import PRESETS, Preset, preset
 from rampup.schedule import Phase, Schedule, as_schedule, parse
 
@@ -32,8 +35,10 @@ __all__ = [
     "Preset",
     "RampupError",
     "Schedule",
+    "WarmupFinding",
     "__version__",
     "as_schedule",
+    "find_warmup",
     "parse",
     "preset",
     "recommend",

@@ -45,7 +45,9 @@ def format_table(by_cell: list[Cell]) -> str:
     """A fixed-width text table: one line per (warmup, rate): every seed's final loss, the mean, the
     number diverged and the largest gradient norm over the seeds."""
     seeds = sorted({seed for cell in by_cell for seed in cell.seeds})
-    head = f"{'peak lr':>8}  {'warmup':<11} {'schedule':<38}" + "".join(f"{'seed ' + str(s):>9}" for s in seeds)
+    wide = max([11, *(len(cell.warmup) for cell in by_cell)])
+    long = max([38, *(len(cell.schedule) for cell in by_cell)])
+    head = f"{'peak lr':>8}  {'warmup':<{wide}} {'schedule':<{long}}" + "".join(f"{'seed ' + str(s):>9}" for s in seeds)
     lines = [head + f"{'mean':>9}  diverged  max grad norm", "-" * (len(head) + 34)]
     for cell in sorted(by_cell, key=lambda c: c.peak_lr):
         by_seed = dict(zip(cell.seeds, cell.finals, strict=True))
@@ -60,7 +62,7 @@ def format_table(by_cell: list[Cell]) -> str:
             else:
                 parts.append(f"{value:>9.3f}")
         lines.append(
-            f"{cell.peak_lr:>8g}  {cell.warmup:<11} {cell.schedule:<38}"
+            f"{cell.peak_lr:>8g}  {cell.warmup:<{wide}} {cell.schedule:<{long}}"
             + "".join(parts)
             + f"{cell.mean_final:>9.3f}  {f'{cell.diverged}/{len(cell.seeds)}':<8}  {norm}"
         )

@@ -34,8 +34,11 @@ KINDS = ("non-finite", "loss-spike", "grad-blowup", "grad-collapse")
 
 
 def _best(rows: Sequence[TrialRow]) -> dict[tuple[str, float], float]:
+    """The best final loss per (task, rate) among the unmonitored runs (``+hold`` runs had their rates
+    changed by the monitor: they are judged against the plain warmups, not the other way round)."""
     best: dict[tuple[str, float], float] = {}
-    for row in rows:
+    plain = [row for row in rows if row.config.monitor is None] or list(rows)
+    for row in plain:
         if row.final_loss is None or row.diverged or not math.isfinite(row.final_loss):
             continue
         key = (row.task, row.peak_lr)

@@ -172,13 +172,14 @@ def monitor_table(rows: Sequence[TrialRow]) -> tuple[list[str], list[list[str]],
     """The monitor's flags per cell (first flag's step per seed, kinds, outcome) and its catch / false-alarm line."""
     from rampup.lab.monitoring import monitor_cells, score
 
-    header = ["peak lr", "warmup", "flagged", "first flag at step (per seed)", "kinds", "outcome", "ramp met decay at"]
+    header = ["task", "peak lr", "warmup", "flagged", "first flag at step (per seed)", "kinds", "outcome", "ramp met decay at"]
     body = []
     for cell in monitor_cells(rows):
         firsts = ", ".join("-" if step is None else str(step) for step in cell.first_steps)
         ramps = ", ".join("-" if step is None else str(step) for step in cell.ramp_done_at)
         body.append(
             [
+                cell.task,
                 f"{cell.peak_lr:g}",
                 cell.warmup,
                 f"{cell.flagged}/{cell.runs}",
