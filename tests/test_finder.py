@@ -206,16 +206,19 @@ def test_rampup_find_on_a_lab_task(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_check_against_the_grid(tmp_path: Path) -> None:
     from rampup.lab.finding import FINDER, check_against_grid
 
-    result = check_against_grid(
-        "mlp",
-        "linear(4) -> cosine(to=0.1)",
-        4.0,
-        seeds=2,
-        db=tmp_path / "lab.db",
-        workers=1,
-        progress=False,
-        grid=("none", "linear(10%)"),
-    )
+    def check() -> Any:
+        return check_against_grid(
+            "mlp",
+            "linear(4) -> cosine(to=0.1)",
+            4.0,
+            seeds=2,
+            db=tmp_path / "lab.db",
+            workers=1,
+            progress=False,
+            grid=("none", "linear(10%)"),
+        )
+
+    result = check()
     assert list(result.finals) == ["none", "linear(10%)", FINDER]
     assert result.seeds == (0, 1)
     assert result.best in ("none", "linear(10%)")
@@ -224,14 +227,5 @@ def test_check_against_the_grid(tmp_path: Path) -> None:
     assert "| finder |" in result.table()
     assert result.verdict().startswith("mlp at lr 4:")
     assert result.summary.ran == 6
-    again = check_against_grid(
-        "mlp",
-        "linear(4) -> cosine(to=0.1)",
-        4.0,
-        seeds=2,
-        db=tmp_path / "lab.db",
-        workers=1,
-        progress=False,
-        grid=("none", "linear(10%)"),
-    )
+    again = check()
     assert again.summary.ran == 0 and again.finals == result.finals  # resumed from the database

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lab_rows import trial_row
 
 import rampup
 from rampup.cli import main
@@ -34,7 +35,6 @@ from rampup.lab import (
 from rampup.lab.demo import CLEAR_GAP, run_demo, verdict
 from rampup.lab.metrics import cells, clamped_final, lr_sensitivity, summarize
 from rampup.lab.report import write_report
-from rampup.lab.store import TrialRow
 from rampup.lab.train import count_spikes, lr_trace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -297,40 +297,21 @@ def test_lr_sensitivity_of_wortsman_et_al() -> None:
     assert lr_sensitivity([2.0, math.nan], 4.6) == pytest.approx((2 + 4.6) / 2 - 2)
 
 
-def _row(warmup: str, lr: float, seed: int, final: float, initial: float = 4.6) -> TrialRow:
-    config = plan_trials("mlp", ["none"], [lr], [seed], steps=10)[0]
-    return TrialRow(
-        key=f"{warmup}{lr}{seed}",
-        task="postln",
-        warmup=warmup,
-        schedule="s",
-        peak_lr=lr,
-        seed=seed,
-        steps=10,
-        status="ok",
-        diverged=False,
-        initial_loss=initial,
-        final_loss=final,
-        spikes=0,
-        max_grad_norm=1.0,
-        warmup_steps=0,
-        wall_s=1.0,
-        train_losses=[],
-        eval_steps=[],
-        eval_losses=[],
-        config=config,
-        error=None,
-        runs=1,
-        finished_at="",
-    )
-
-
 def test_verdict_says_whether_the_effect_shows() -> None:
-    rows = [_row("none", 0.003, s, 2.30) for s in range(3)] + [_row("advisor", 0.003, s, 2.29) for s in range(3)]
-    good = [*rows, *(_row("none", 0.02, s, 3.1) for s in range(3)), *(_row("advisor", 0.02, s, 2.3) for s in range(3))]
+    row = trial_row
+    rows = [row("none", 0.003, s, 2.30) for s in range(3)] + [row("advisor", 0.003, s, 2.29) for s in range(3)]
+    good = [
+        *rows,
+        *(row("none", 0.02, s, 3.1) for s in range(3)),
+        *(row("advisor", 0.02, s, 2.3) for s in range(3)),
+    ]
     sentence, shows = verdict(good, 0.003, 0.02)
     assert shows and "all 3 seeds" in sentence
-    weak = [*rows, *(_row("none", 0.02, s, 2.4) for s in range(3)), *(_row("advisor", 0.02, s, 2.3) for s in range(3))]
+    weak = [
+        *rows,
+        *(row("none", 0.02, s, 2.4) for s in range(3)),
+        *(row("advisor", 0.02, s, 2.3) for s in range(3)),
+    ]
     sentence, shows = verdict(weak, 0.003, 0.02)
     assert not shows and "did not show" in sentence
 

@@ -8,13 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from lab_rows import trial_row
 
 from rampup import RampupError
 from rampup.cli import main
 from rampup.lab import Store, plan_trials, run_sweep, run_trial
 from rampup.lab.monitoring import CATCH_BEFORE, monitor_cells, score
 from rampup.lab.report import write_report
-from rampup.lab.store import TrialRow
 
 
 def test_hold_trials_are_labelled_and_keep_the_other_keys() -> None:
@@ -78,44 +78,15 @@ def test_a_database_from_before_the_monitor_still_reads_and_is_upgraded(tmp_path
     assert [row.flags is None for row in rows] == [True, False]
 
 
-def _row(warmup: str, lr: float, seed: int, final: float, flags: list[int], diverged: bool = False) -> TrialRow:
-    config = plan_trials("mlp", ["none"], [lr], [seed], steps=10)[0]
-    return TrialRow(
-        key=f"{warmup}{lr}{seed}",
-        task="postln",
-        warmup=warmup,
-        schedule="s",
-        peak_lr=lr,
-        seed=seed,
-        steps=400,
-        status="diverged" if diverged else "ok",
-        diverged=diverged,
-        initial_loss=4.6,
-        final_loss=final,
-        spikes=0,
-        max_grad_norm=1.0,
-        warmup_steps=0,
-        wall_s=1.0,
-        train_losses=[],
-        eval_steps=[],
-        eval_losses=[],
-        config=config,
-        error=None,
-        runs=1,
-        finished_at="",
-        flags=[{"step": step, "kind": "grad-blowup" if step < 30 else "grad-collapse"} for step in flags],
-    )
-
-
 def test_catch_and_false_alarm_rates() -> None:
     rows = [
-        _row("advisor", 0.02, 0, 2.30, []),  # best at 0.02: stable, quiet
-        _row("advisor", 0.02, 1, 2.35, [24]),  # stable, flagged: a false alarm (grad-blowup)
-        _row("short", 0.02, 0, 2.50, [11]),  # 0.2 above the best: neither failed nor stable
-        _row("none", 0.02, 0, 3.10, [8]),  # failed, caught before step 50
-        _row("none", 0.02, 1, 3.12, [CATCH_BEFORE]),  # failed, flagged too late
-        _row("none", 0.02, 2, 4.00, [], diverged=True),  # failed, missed
-        _row("none", 0.003, 0, 2.30, [40]),  # best at 0.003: stable, flagged (grad-collapse)
+        trial_row("advisor", 0.02, 0, 2.30, flags=[]),  # best at 0.02: stable, quiet
+        trial_row("advisor", 0.02, 1, 2.35, flags=[24]),  # stable, flagged: a false alarm (grad-blowup)
+        trial_row("short", 0.02, 0, 2.50, flags=[11]),  # 0.2 above the best: neither failed nor stable
+        trial_row("none", 0.02, 0, 3.10, flags=[8]),  # failed, caught before step 50
+        trial_row("none", 0.02, 1, 3.12, flags=[CATCH_BEFORE]),  # failed, flagged too late
+        trial_row("none", 0.02, 2, 4.00, flags=[], diverged=True),  # failed, missed
+        trial_row("none", 0.003, 0, 2.30, flags=[40]),  # best at 0.003: stable, flagged (grad-collapse)
     ]
     result = score(rows)
     assert (result.failed, result.caught, result.stable, result.false_alarms) == (3, 1, 3, 2)
@@ -133,7 +104,7 @@ def test_catch_and_false_alarm_rates() -> None:
 
 
 def test_report_has_the_monitor_section(tmp_path: Path) -> None:
-    rows = [_row("advisor", 0.02, 0, 2.30, []), _row("none", 0.02, 0, 3.1, [8])]
+    rows = [trial_row("advisor", 0.02, 0, 2.30, flags=[]), trial_row("none", 0.02, 0, 3.1, flags=[8])]
     write_report(rows, tmp_path, figures=False)
     text = (tmp_path / "summary.md").read_text()
     assert "## What the monitor flagged" in text
