@@ -26,6 +26,7 @@ from rampup.lab import (
     TASKS,
     Store,
     TrialConfig,
+    TrialResult,
     get_task,
     plan_trials,
     run_sweep,
@@ -208,6 +209,32 @@ def test_divergence_is_recorded_and_never_stops_the_sweep(tmp_path: Path, worker
     assert by_cell[("none", 1e4)].mean_final == pytest.approx(rows[0].initial_loss, abs=1e-6)
     summaries = {s.warmup: s for s in summarize(rows)}
     assert summaries["none"].divergence_rate == 0.5 and summaries["none"].best_lr == 0.1
+
+
+def _dies_on_seed_1(config: TrialConfig) -> TrialResult:
+    """A trial function for the workers: seed 1 kills its worker outright, as a segfault or the OOM killer would."""
+    if config.seed == 1:
+        os._exit(9)
+    return run_trial(config)
+
+
+def test_a_worker_that_dies_costs_its_trial_not_the_sweep(tmp_path: Path) -> None:
+    from rampup.lab.runner import WORKER_DIED
+
+    trials = plan_trials("mlp", ["none"], [0.1], 4, steps=10)
+    db = tmp_path / "lab.db"
+    started = time.monotonic()
+    summary = run_sweep(trials, db, workers=2, progress=False, trial_fn=_dies_on_seed_1)
+    assert time.monotonic() - started < 120  # a plain multiprocessing.Pool would wait here forever
+    assert summary.ran == 4
+    with Store(db) as store:
+        rows = store.rows()
+    died = [row for row in rows if row.status == "failed"]
+    assert {row.seed for row in died} >= {1}  # the killer, and at most the trial that shared the pool's fate
+    assert all(row.error == WORKER_DIED for row in died)
+    assert all(row.status == "ok" for row in rows if row not in died) and len(died) <= 2
+    again = run_sweep(trials, db, workers=2, progress=False)  # the next run tries the lost ones again
+    assert again.ran == len(died) and again.failed == 0
 
 
 # ------------------------------------------------------------------------------------------ SIGKILL

@@ -13,7 +13,8 @@
 **Running.** Trials run in worker processes (spawn; one PyTorch thread each). The parent writes each
 result to SQLite as it arrives (:class:`rampup.lab.store.Store`) and skips the trials the database
 has already finished, so a killed sweep picks up where it stopped. A trial that raises is recorded as
-``failed`` with its message; a diverging one as ``diverged``; neither stops the sweep.
+``failed`` with its message; a diverging one as ``diverged``; a worker that dies under a trial
+(killed, out of memory) costs that trial, recorded ``failed``; none of them stops the sweep.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,16 +228,62 @@ class SweepSummary:
         )
 
 
-def _in_process(trials: Sequence[TrialConfig]) -> Iterator[TrialResult]:
-    import torch
+def _in_process(
+    trials: Sequence[TrialConfig], trial_fn: Callable[[TrialConfig], TrialResult]
+) -> Generator[TrialResult, None, None]:
+    for config in trials:
+        yield trial_fn(config)  # run_trial pins one torch thread itself
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for config in trials:
-            yield run_trial(config)
-    finally:
-        torch.set_num_threads(threads)
+
+#: the message of a trial whose worker process died under it (it is tried again on the next run)
+WORKER_DIED = "the worker process died while this trial ran (killed, out of memory, or a crash in native code)"
+
+
+def _died(config: TrialConfig) -> TrialResult:
+    return TrialResult(config=config, status="failed", error=WORKER_DIED)
+
+
+def _pooled(
+    pending: Sequence[TrialConfig], count: int, trial_fn: Callable[[TrialConfig], TrialResult]
+) -> Generator[TrialResult, None, None]:
+    """Run the trials in ``count`` spawned workers, yielding results as they finish.
+
+    At most ``count`` trials are in flight, so every submitted trial is running: when a worker dies
+    hard (the pool breaks), the trials in flight are reported ``failed`` (``WORKER_DIED``; one of them
+    killed it, and the next run tries them again) and the rest go on in a new pool. A plain
+    :class:`multiprocessing.Pool` would wait forever for the lost trial.
+    """
+    queue = deque(pending)
+    context = multiprocessing.get_context("spawn")
+    while queue:
+        pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),))
+        in_flight: dict[Future[TrialResult], TrialConfig] = {}
+        try:
+            while queue or in_flight:
+                broken = False
+                while queue and len(in_flight) < count and not broken:
+                    try:
+                        in_flight[pool.submit(trial_fn, queue[0])] = queue[0]
+                        queue.popleft()
+                    except BrokenProcessPool:  # it broke since the last wait: that trial never started
+                        broken = True
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED) if in_flight else (set(), set())
+                for future in finished:
+                    config = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        yield _died(config)
+                if broken:
+                    for config in in_flight.values():
+                        yield _died(config)
+                    in_flight.clear()
+                    break
+        finally:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()  # a sweep that is stopped does not leave workers training
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_sweep(
@@ -243,10 +293,13 @@ def run_sweep(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[TrialResult], Any] | None = None,
+    trial_fn: Callable[[TrialConfig], TrialResult] = run_trial,
 ) -> SweepSummary:
     """Run the trials the database has not finished, ``workers`` at a time (default: all cores).
 
-    Each result is committed as soon as it arrives. ``workers=1`` runs in this process.
+    Each result is committed as soon as it arrives. ``workers=1`` runs in this process. A worker
+    that dies under a trial costs that trial (recorded ``failed``, tried again next time), never the
+    sweep. ``trial_fn`` runs one trial (a module-level function: the workers import it).
     """
     start = time.perf_counter()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -262,15 +315,8 @@ def run_sweep(
         count = max(1, min(count, len(pending)))
         counts = {"ok": 0, "diverged": 0, "failed": 0}
         bar = _progress(len(unique), skipped, progress)
-        pool = None
+        results = _in_process(pending, trial_fn) if count == 1 else _pooled(pending, count, trial_fn)
         try:
-            results: Iterator[TrialResult]
-            if count == 1:
-                results = _in_process(pending)
-            else:
-                context = multiprocessing.get_context("spawn")
-                pool = context.Pool(count, initializer=_init_worker, initargs=(os.getpid(),))
-                results = pool.imap_unordered(run_trial, pending, chunksize=1)
             for result in results:
                 store.record(result)
                 counts[result.status] += 1
@@ -279,9 +325,7 @@ def run_sweep(
                     on_result(result)
         finally:
             bar.close()
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+            results.close()  # stops the workers when the loop ends early
     return SweepSummary(
         db=str(db),
         planned=len(unique),
