@@ -41,7 +41,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from rampup.advisor import Alternative, Reason, Recommendation, exports_for, recommend
@@ -369,11 +369,9 @@ def find_warmup(
             raise RampupError("loss_fn", initial_loss, "a finite loss at the initial weights")
         limit = initial_loss * (1 + probe_tolerance)
         probes, critical, bounded = _critical_rate(bench, target, limit, bisections)
-        start = 0.0
+        start = 0.0  # below the target only when the probes found the edge there
         if critical is not None and critical < target:
             start = min(1.0, start_fraction * critical / target)
-        elif critical is None:
-            start = 0.0
         lengths = sorted({math.ceil(share * total) for share in candidates_shares})
         pilots: list[Pilot] = []
         for length in lengths:
@@ -387,12 +385,12 @@ def find_warmup(
     scores = [p.score for p in pilots if p.score is not None and p.score < initial_loss]
     best = min(scores) if scores else None
     pilots = [
-        Pilot(
-            p.warmup_steps,
-            p.spec,
-            p.score,
-            best is not None and p.score is not None and p.score <= best * (1 + tolerance) and p.score < initial_loss,
-            p.train_losses,
+        replace(
+            p,
+            healthy=best is not None
+            and p.score is not None
+            and p.score <= best * (1 + tolerance)
+            and p.score < initial_loss,
         )
         for p in pilots
     ]

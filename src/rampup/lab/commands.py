@@ -80,6 +80,7 @@ def run_command(
     """Run a sweep of warmups x peak rates x seeds; finished trials in --db are skipped."""
     from rampup.lab.demo import format_table
     from rampup.lab.metrics import cells
+    from rampup.lab.monitoring import score
     from rampup.lab.runner import plan_trials, run_sweep
     from rampup.lab.store import Store
     from rampup.lab.tasks import get_task
@@ -92,8 +93,6 @@ def run_command(
         rows = store.rows(keys=summary.keys)
     typer.echo(format_table(cells(rows)))
     typer.echo(summary.line())
-    from rampup.lab.monitoring import score
-
     typer.echo(f"monitor: {score(rows).line()}")
     failed = [row for row in rows if row.status == "failed"]
     for row in failed:

@@ -143,7 +143,7 @@ def score(rows: Iterable[TrialRow], *, include_hold: bool = False) -> MonitorSco
     best = _best(watched)
     failed = [row for row in watched if _outcome(row, best) == "failed"]
     stable = [row for row in watched if _outcome(row, best) == "stable"]
-    caught = [row for row in failed if (_first(row) is not None and (_first(row) or 0) < CATCH_BEFORE)]
+    caught = [row for row in failed if (step := _first(row)) is not None and step < CATCH_BEFORE]
     alarms = [row for row in stable if row.flags]
     by_kind = {kind: sum(any(flag["kind"] == kind for flag in row.flags or []) for row in stable) for kind in KINDS}
     firsts = [step for row in failed if (step := _first(row)) is not None]

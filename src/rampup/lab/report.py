@@ -172,8 +172,16 @@ def monitor_table(rows: Sequence[TrialRow]) -> tuple[list[str], list[list[str]],
     """The monitor's flags per cell (first flag's step per seed, kinds, outcome) and its catch / false-alarm line."""
     from rampup.lab.monitoring import monitor_cells, score
 
-    header = ["task", "peak lr", "warmup", "flagged", "first flag at step (per seed)", "kinds", "outcome"]
-    header.append("ramp met decay at")
+    header = [
+        "task",
+        "peak lr",
+        "warmup",
+        "flagged",
+        "first flag at step (per seed)",
+        "kinds",
+        "outcome",
+        "ramp met decay at",
+    ]
     body = []
     for cell in monitor_cells(rows):
         firsts = ", ".join("-" if step is None else str(step) for step in cell.first_steps)

@@ -117,14 +117,15 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
                 self._db.execute(_SCHEMA)
-                present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
+            if not readonly:
                 for name, kind in _ADDED:
                     if name not in present:
                         self._db.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+                        present.add(name)
                 self._db.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
                 self._db.execute("DROP TABLE probe")
                 self._db.commit()
-            present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
         except RampupError:
             raise
         except (OSError, sqlite3.Error) as error:

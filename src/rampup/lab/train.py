@@ -38,7 +38,7 @@ from rampup.lab.models import MLP, CharTransformer
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.tasks import get_task
 from rampup.monitor import WarmupMonitor
-from rampup.monitor.torch import MonitoredLR
+from rampup.monitor.torch import MonitoredLR, grad_norm
 from rampup.schedule import as_schedule
 from rampup.torch import RampupLR
 
@@ -193,7 +193,7 @@ def train(config: TrialConfig) -> TrialResult:
         loss = data.loss(model, x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
-        norm = float(torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None]))
+        norm = grad_norm(parameters)
         value = loss.item()
         losses.append(value)
         monitor.observe(value, norm)

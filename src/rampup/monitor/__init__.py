@@ -50,7 +50,7 @@ from typing import Any, Literal, get_args
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
-__all__ = ["ACTIONS", "Action", "Flag", "FlagKind", "WarmupMonitor"]
+__all__ = ["ACTIONS", "Action", "Flag", "FlagKind", "WarmupMonitor", "require_monitor"]
 
 Action = Literal["warn", "stop", "hold"]
 FlagKind = Literal["non-finite", "loss-spike", "grad-blowup", "grad-collapse"]
@@ -80,6 +80,12 @@ class Flag:
 def _ratio(name: str, value: object, lowest: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= lowest:
         raise RampupError(name, value, f"a number > {lowest:g}")
+    return float(value)
+
+
+def _fraction(name: str, value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise RampupError(name, value, f"a fraction in (0, 1]: {what}")
     return float(value)
 
 
@@ -150,12 +156,8 @@ class WarmupMonitor:
         self.loss_spike = None if loss_spike is None else _ratio("loss_spike", loss_spike, 1.0)
         self.grad_blowup = None if grad_blowup is None else _ratio("grad_blowup", grad_blowup, 1.0)
         self.grad_collapse = None if grad_collapse is None else _ratio("grad_collapse", grad_collapse, 1.0)
-        self.backoff = _ratio("backoff", backoff, 0.0)
-        if self.backoff > 1:
-            raise RampupError("backoff", backoff, "a fraction in (0, 1]: where the ramp's clock goes back to")
-        self.slowdown = _ratio("slowdown", slowdown, 0.0)
-        if self.slowdown > 1:
-            raise RampupError("slowdown", slowdown, "a fraction in (0, 1]: how much slower the ramp goes on")
+        self.backoff = _fraction("backoff", backoff, "where the ramp's clock goes back to")
+        self.slowdown = _fraction("slowdown", slowdown, "how much slower the ramp goes on")
         self.hold_steps = _count("hold_steps", hold_steps, 0)
         self.warn = bool(warn)
         self.on_flag = on_flag
@@ -191,10 +193,15 @@ class WarmupMonitor:
         if self.schedule is None:
             raise RampupError("schedule", None, "a schedule given to WarmupMonitor", hint="multiplier() needs one")
         at = self.step if step is None else step
-        planned = self.schedule(max(at, self.warmup_steps)) if self.warmup_steps else self.schedule(at)
-        if self.action != "hold" or self.ramp_done_at is not None:
-            return self.schedule(at) if self.action != "hold" else planned
-        return min(self.schedule(self.clock), planned)
+        if self.action != "hold":
+            return self.schedule(at)
+        planned = self._planned(at)
+        return planned if self.ramp_done_at is not None else min(self.schedule(self.clock), planned)
+
+    def _planned(self, step: int) -> float:
+        """What the planned schedule gives after its warmup: the decay's value at ``step`` (the peak before it)."""
+        assert self.schedule is not None
+        return self.schedule(max(step, self.warmup_steps))
 
     # ------------------------------------------------------------------ observing
 
@@ -286,8 +293,7 @@ class WarmupMonitor:
             return
         if after >= self.hold_until:
             self.clock += self.speed
-        planned = self.schedule(max(after, self.warmup_steps))
-        if self.clock >= self.warmup_steps or self.schedule(self.clock) >= planned:
+        if self.clock >= self.warmup_steps or self.schedule(self.clock) >= self._planned(after):
             self.ramp_done_at = after
 
     # ------------------------------------------------------------------ reporting and checkpoints
@@ -343,3 +349,10 @@ class WarmupMonitor:
             raise RampupError(
                 "state_dict", type(state).__name__, "a dict made by WarmupMonitor.state_dict()", hint=str(error)
             ) from None
+
+
+def require_monitor(monitor: object) -> WarmupMonitor:
+    """``monitor`` if it is a :class:`WarmupMonitor` (what every front door takes), else a :class:`RampupError`."""
+    if not isinstance(monitor, WarmupMonitor):
+        raise RampupError("monitor", type(monitor).__name__, "a rampup.monitor.WarmupMonitor")
+    return monitor

@@ -25,8 +25,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess wit
         "rampup.monitor.hf needs transformers, which is not installed: pip install 'rampup[hf]'"
     ) from error
 
-from rampup.errors import RampupError
-from rampup.monitor import WarmupMonitor
+from rampup.monitor import WarmupMonitor, require_monitor
 
 __all__ = ["MonitorCallback"]
 
@@ -35,9 +34,7 @@ class MonitorCallback(TrainerCallback):
     """Feeds every logged training loss (and gradient norm) to a :class:`WarmupMonitor`."""
 
     def __init__(self, monitor: WarmupMonitor) -> None:
-        if not isinstance(monitor, WarmupMonitor):
-            raise RampupError("monitor", type(monitor).__name__, "a rampup.monitor.WarmupMonitor")
-        self.monitor = monitor
+        self.monitor = require_monitor(monitor)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not logs or "loss" not in logs:

@@ -25,8 +25,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess wit
         "rampup.monitor.lightning needs Lightning, which is not installed: pip install 'rampup[lightning]'"
     ) from error
 
-from rampup.errors import RampupError
-from rampup.monitor import WarmupMonitor
+from rampup.monitor import WarmupMonitor, require_monitor
 from rampup.monitor.torch import grad_norm
 
 __all__ = ["MonitorCallback"]
@@ -36,9 +35,7 @@ class MonitorCallback(pl.Callback):
     """Feeds each optimizer update's loss and gradient norm to a :class:`WarmupMonitor`."""
 
     def __init__(self, monitor: WarmupMonitor) -> None:
-        if not isinstance(monitor, WarmupMonitor):
-            raise RampupError("monitor", type(monitor).__name__, "a rampup.monitor.WarmupMonitor")
-        self.monitor = monitor
+        self.monitor = require_monitor(monitor)
         self._norm: float | None = None
         self._stepped_at = -1
 

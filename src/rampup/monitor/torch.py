@@ -35,7 +35,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess wit
     ) from error
 
 from rampup.errors import RampupError
-from rampup.monitor import WarmupMonitor
+from rampup.monitor import WarmupMonitor, require_monitor
 
 __all__ = ["MonitoredLR", "grad_norm"]
 
@@ -56,9 +56,7 @@ class MonitoredLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, monitor: WarmupMonitor, last_epoch: int = -1) -> None:
-        if not isinstance(monitor, WarmupMonitor):
-            raise RampupError("monitor", type(monitor).__name__, "a rampup.monitor.WarmupMonitor")
-        if monitor.schedule is None:
+        if require_monitor(monitor).schedule is None:
             raise RampupError("monitor", "no schedule", "a WarmupMonitor built with the planned schedule")
         if not isinstance(optimizer, Optimizer) or not optimizer.param_groups:
             raise RampupError("optimizer", type(optimizer).__name__, "a torch.optim.Optimizer with parameter groups")
