@@ -110,6 +110,8 @@ class TrialResult:
     #: what the monitor flagged (:meth:`rampup.monitor.Flag.to_dict` each) and where the ramp met the decay
     flags: list[dict[str, Any]] = field(default_factory=list, hash=False)
     ramp_done_at: int | None = None
+    #: the global L2 norm of the gradients at every update (so the monitor can be replayed offline)
+    grad_norms: list[float | None] = field(default_factory=list, hash=False)
 
     @property
     def key(self) -> str:

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -53,16 +53,17 @@ CREATE TABLE IF NOT EXISTS trials (
     runs INTEGER NOT NULL DEFAULT 1,
     finished_at TEXT NOT NULL,
     flags TEXT,
-    ramp_done_at INTEGER
+    ramp_done_at INTEGER,
+    grad_norms TEXT
 )
 """
 #: columns added after the first release, with their types (added to older databases when opened)
-_ADDED = (("flags", "TEXT"), ("ramp_done_at", "INTEGER"))
+_ADDED = (("flags", "TEXT"), ("ramp_done_at", "INTEGER"), ("grad_norms", "TEXT"))
 
 _COLUMNS = (
     "key, task, warmup, schedule, peak_lr, seed, steps, status, diverged, initial_loss, final_loss, spikes, "
     "max_grad_norm, warmup_steps, wall_s, train_losses, eval_steps, eval_losses, config, error, runs, finished_at, "
-    "flags, ramp_done_at"
+    "flags, ramp_done_at, grad_norms"
 )
 
 
@@ -94,6 +95,8 @@ class TrialRow:
     finished_at: str
     flags: list[dict[str, Any]] | None = None
     ramp_done_at: int | None = None
+    #: the global gradient norm of every update (empty for databases from before it was recorded)
+    grad_norms: list[float | None] = field(default_factory=list)
 
 
 def _bad_path(path: str | os.PathLike[str], why: object) -> RampupError:
@@ -178,6 +181,7 @@ class Store:
             datetime.now(timezone.utc).isoformat(timespec="seconds"),
             json.dumps(result.flags),
             result.ramp_done_at,
+            json.dumps(result.grad_norms),
         )
         names = _COLUMNS.split(", ")
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:] if name not in ("runs", "finished_at"))
@@ -230,6 +234,7 @@ class Store:
                     finished_at=row[21],
                     flags=None if row[22] is None else json.loads(row[22]),
                     ramp_done_at=row[23],
+                    grad_norms=json.loads(row[24] or "[]"),
                 )
             )
         return out

@@ -184,6 +184,7 @@ def train(config: TrialConfig) -> TrialResult:
     eval_every = max(1, config.steps // EVALS)
     eval_steps, eval_losses = [0], [initial]
     losses: list[float] = []
+    norms: list[float] = []
     max_norm = 0.0
     exploded = 0
     blew_up = False
@@ -196,6 +197,7 @@ def train(config: TrialConfig) -> TrialResult:
         norm = grad_norm(parameters)
         value = loss.item()
         losses.append(value)
+        norms.append(norm)
         monitor.observe(value, norm)
         if not (math.isfinite(value) and math.isfinite(norm)):
             blew_up = True
@@ -226,6 +228,7 @@ def train(config: TrialConfig) -> TrialResult:
         warmup_steps=schedule.warmup_steps,
         wall_s=time.perf_counter() - start,
         train_losses=_finite(losses),
+        grad_norms=_finite(norms),
         eval_steps=eval_steps,
         eval_losses=_finite(eval_losses),
         flags=[flag.to_dict() for flag in monitor.flags],
