@@ -160,7 +160,7 @@ def find_command(
         from rampup.plotting import check_output
 
         check_output(plot)
-    from rampup.lab.train import find_for_task
+    from rampup.lab.finding import find_for_task
 
     finding = find_for_task(spec.name, rates[0], seed=probe_seed, steps=steps)
     if as_json:

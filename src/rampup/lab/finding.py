@@ -13,13 +13,17 @@ import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from rampup.lab.metrics import clamped_final
 from rampup.lab.runner import SweepSummary, plan_trials, run_sweep
 from rampup.lab.store import Store, TrialRow
 from rampup.schedule import as_schedule
 
-__all__ = ["GRID", "WITHIN", "GridCheck", "check_against_grid"]
+__all__ = ["GRID", "WITHIN", "GridCheck", "check_against_grid", "find_for_task"]
+
+if TYPE_CHECKING:
+    from rampup.finder import WarmupFinding
 
 #: the plain warmups the finder is checked against (each followed by the task's decay)
 GRID = ("none", "linear(2.5%)", "linear(5%)", "linear(10%)", "linear(25%)", "linear(50%)")
@@ -125,3 +129,59 @@ def check_against_grid(
     else:
         gap, lost = math.inf, len(seed_list)
     return GridCheck(task, lr, finder_spec, seed_list, finals, diverged, schedules, best, gap, lost, summary)
+
+
+def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | None = None) -> WarmupFinding:
+    """:func:`rampup.find_warmup` on a built-in task at peak rate ``lr``: the task's model at ``seed``'s
+    initial weights, its optimizer and the first batches of ``seed``'s data order (a seed no sweep
+    uses by default, so that the finder does not see the weights it is then checked on)."""
+    import numpy as np
+    import torch
+
+    from rampup.finder import find_warmup
+    from rampup.lab.tasks import get_task
+    from rampup.lab.train import make_optimizer, task_data
+
+    task = get_task(task_name)
+    config = plan_trials(task.name, ["none"], [lr], [seed], steps=steps)[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a trial: the same numbers as the sweep's workers
+    try:
+        data = task_data(config)
+        torch.manual_seed(seed)
+        model = data.model(config)
+        rng = np.random.default_rng(seed)
+        pilot_steps = max(20, math.ceil(0.4 * config.steps))
+        batches = [data.batch(rng, config.batch) for _ in range(pilot_steps)]
+        held_out = [(data.eval_x, data.eval_y)]
+
+        def optimizer_for(parameters: Any, rate: float) -> torch.optim.Optimizer:
+            optimizer = make_optimizer(config, model)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            return optimizer
+
+        def loss_fn(module: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            return data.loss(module, *batch)
+
+        betas = config.optimizer.betas if config.optimizer.name == "adam" else None
+        return find_warmup(
+            model,
+            loss_fn,
+            batches,
+            optimizer_for,
+            lr,
+            total_steps=config.steps,
+            decay=task.decay,
+            eval_batches=held_out,
+            pilot_steps=pilot_steps,
+            seed=seed,
+            fallback={
+                "regime": "pretrain",
+                "architecture": task.architecture,
+                "optimizer": config.optimizer.name,
+                "betas": betas,
+            },
+        )
+    finally:
+        torch.set_num_threads(threads)

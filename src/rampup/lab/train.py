@@ -32,7 +32,6 @@ import numpy.typing as npt
 import torch
 from torch.nn import functional
 
-from rampup.finder import WarmupFinding, find_warmup
 from rampup.lab.corpus import load_corpus
 from rampup.lab.models import MLP, CharTransformer
 from rampup.lab.result import TrialConfig, TrialResult
@@ -42,7 +41,16 @@ from rampup.monitor.torch import MonitoredLR, grad_norm
 from rampup.schedule import as_schedule
 from rampup.torch import RampupLR
 
-__all__ = ["EXPLODE_PATIENCE", "SPIKE_RATIO", "SPIKE_SMOOTHING", "count_spikes", "lr_trace", "train"]
+__all__ = [
+    "EXPLODE_PATIENCE",
+    "SPIKE_RATIO",
+    "SPIKE_SMOOTHING",
+    "count_spikes",
+    "lr_trace",
+    "make_optimizer",
+    "task_data",
+    "train",
+]
 
 #: a smoothed training loss this many times above its lowest value so far counts as a spike
 SPIKE_RATIO = 1.05
@@ -138,18 +146,26 @@ class _TeacherData:
         return functional.cross_entropy(model(x), y)
 
 
-def _optimizer(config: TrialConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def task_data(config: TrialConfig) -> _CharData | _TeacherData:
+    """The data (and model builder and loss) of the trial's task."""
+    kind = get_task(config.task).kind
+    return _CharData(config) if kind == "charlm" else _TeacherData(config)
+
+
+def make_optimizer(config: TrialConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The trial's optimizer over the model's trainable parameters, at the trial's peak rate."""
     opt = config.optimizer
+    parameters = [p for p in model.parameters() if p.requires_grad]
     if opt.name == "adam":
         return torch.optim.Adam(
-            model.parameters(),
+            parameters,
             lr=config.peak_lr,
             betas=opt.betas,
             eps=opt.eps,
             weight_decay=opt.weight_decay,
             fused=True,
         )
-    return torch.optim.SGD(model.parameters(), lr=config.peak_lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.peak_lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
 
 
 def _evaluate(data: _CharData | _TeacherData, model: torch.nn.Module) -> float:
@@ -167,11 +183,10 @@ def _finite(values: list[float]) -> list[float | None]:
 def train(config: TrialConfig) -> TrialResult:
     """Run one trial to the end (or to divergence) and measure it."""
     start = time.perf_counter()
-    task = get_task(config.task)
-    data: _CharData | _TeacherData = _CharData(config) if task.kind == "charlm" else _TeacherData(config)
+    data = task_data(config)
     torch.manual_seed(config.seed)
     model = data.model(config)
-    optimizer = _optimizer(config, model)
+    optimizer = make_optimizer(config, model)
     schedule = as_schedule(config.schedule).resolve(total_steps=config.steps)
     monitor = WarmupMonitor(schedule, total_steps=config.steps, action=_monitor_action(config), warn=False)
     scheduler: RampupLR | MonitoredLR
@@ -255,54 +270,3 @@ def lr_trace(config: TrialConfig, steps: int) -> npt.NDArray[np.float64]:
         optimizer.step()
         scheduler.step()
     return np.asarray(trace, dtype=np.float64)
-
-
-def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | None = None) -> WarmupFinding:
-    """:func:`rampup.find_warmup` on a built-in task at peak rate ``lr``: the task's model at ``seed``'s
-    initial weights, its optimizer and the first batches of ``seed``'s data order (a seed no sweep
-    uses by default, so that the finder does not see the weights it is then checked on)."""
-    from rampup.lab.runner import plan_trials
-
-    task = get_task(task_name)
-    config = plan_trials(task.name, ["none"], [lr], [seed], steps=steps)[0]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in a trial: the same numbers as the sweep's workers
-    try:
-        data: _CharData | _TeacherData = _CharData(config) if task.kind == "charlm" else _TeacherData(config)
-        torch.manual_seed(seed)
-        model = data.model(config)
-        rng = np.random.default_rng(seed)
-        pilot_steps = max(20, math.ceil(0.4 * config.steps))
-        batches = [data.batch(rng, config.batch) for _ in range(pilot_steps)]
-        held_out = [(data.eval_x, data.eval_y)]
-
-        def make_optimizer(parameters: Any, rate: float) -> torch.optim.Optimizer:
-            optimizer = _optimizer(config, model)
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            return optimizer
-
-        def loss_fn(module: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-            return data.loss(module, *batch)
-
-        betas = config.optimizer.betas if config.optimizer.name == "adam" else None
-        return find_warmup(
-            model,
-            loss_fn,
-            batches,
-            make_optimizer,
-            lr,
-            total_steps=config.steps,
-            decay=task.decay,
-            eval_batches=held_out,
-            pilot_steps=pilot_steps,
-            seed=seed,
-            fallback={
-                "regime": "pretrain",
-                "architecture": task.architecture,
-                "optimizer": config.optimizer.name,
-                "betas": betas,
-            },
-        )
-    finally:
-        torch.set_num_threads(threads)
