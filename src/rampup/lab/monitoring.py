@@ -1,64 +1,126 @@
 """What the monitor saw in a sweep: when it flagged the failing runs, and how often it flagged good ones.
 
 Every lab trial is watched by :class:`rampup.monitor.WarmupMonitor` with its defaults (observing
-only, unless the trial's warmup ends in ``+hold``). Judged against the outcome:
+only, unless the trial's warmup ends in ``+hold``) and stores its losses and gradient norms, so that
+:func:`replay` can run any other monitor over it afterwards. Judged against the outcome (issue 11):
 
-- a run **failed** when it diverged or ended more than :data:`FAILED_GAP` nats above the best run of
-  the same task and rate (every warmup and seed of the sweep): the no-warmup runs at the Post-LN
-  task's high rate end there, stuck on the character frequencies, without ever diverging;
-- a run is **stable** when it did not diverge and ended within :data:`STABLE_GAP` nats of that best;
-- the **catch rate** is the share of failed runs flagged before step :data:`CATCH_BEFORE`; the
-  **false-alarm rate** is the share of stable runs flagged at all (by kind, too).
-
-Runs in between (neither failed nor stable) are counted in neither rate.
+- the **reference** of a run is the best final loss of the same (task, peak rate, seed) among the
+  plain warmups of the sweep (``+hold`` runs had their rates changed by the monitor: they are judged
+  against the plain ones, not the other way round);
+- a run **failed** when it diverged or ended more than :data:`FAILED_SHARE` (5%) above its reference;
+  it is **good** within :data:`GOOD_SHARE` (2%) of it; runs in between count in neither rate;
+- a failed run is **caught** when flagged before ``min(50, ceil(15% of its steps))``
+  (:func:`catch_before`); a **false alarm** is a good run flagged at all.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rampup.lab.store import TrialRow
+from rampup.monitor import KINDS, WarmupMonitor
 
-__all__ = ["CATCH_BEFORE", "FAILED_GAP", "STABLE_GAP", "MonitorCell", "MonitorScore", "monitor_cells", "score"]
+__all__ = [
+    "CATCH_BEFORE",
+    "CATCH_SHARE",
+    "FAILED_SHARE",
+    "GOOD_SHARE",
+    "MonitorCell",
+    "MonitorScore",
+    "catch_before",
+    "leave_one_task_out",
+    "monitor_cells",
+    "outcomes",
+    "replay",
+    "replay_flags",
+    "score",
+    "score_by_task",
+]
 
-#: nats above the best run of the same task and rate from which a run counts as failed
-FAILED_GAP = 0.3
-#: nats above the best within which a run counts as stable
-STABLE_GAP = 0.1
-#: a failed run counts as caught when the monitor flagged it before this step
+#: a run more than this share above its reference failed
+FAILED_SHARE = 0.05
+#: a run within this share of its reference is good
+GOOD_SHARE = 0.02
+#: a failed run counts as caught when flagged before this step...
 CATCH_BEFORE = 50
-KINDS = ("non-finite", "loss-spike", "grad-blowup", "grad-collapse")
+#: ...or before this share of its run, whichever comes first (rounded up)
+CATCH_SHARE = 0.15
+
+Flags = list[dict[str, Any]]
+Key = tuple[str, float, int]
 
 
-def _best(rows: Sequence[TrialRow]) -> dict[tuple[str, float], float]:
-    """The best final loss per (task, rate) among the unmonitored runs (``+hold`` runs had their rates
-    changed by the monitor: they are judged against the plain warmups, not the other way round)."""
-    best: dict[tuple[str, float], float] = {}
-    plain = [row for row in rows if row.config.monitor is None] or list(rows)
-    for row in plain:
-        if row.final_loss is None or row.diverged or not math.isfinite(row.final_loss):
+def catch_before(steps: int) -> int:
+    """The step before which a failed run of ``steps`` updates must be flagged to count as caught."""
+    return min(CATCH_BEFORE, math.ceil(CATCH_SHARE * steps))
+
+
+def _plain(row: TrialRow) -> bool:
+    return row.config.monitor is None
+
+
+def _references(rows: Sequence[TrialRow]) -> dict[Key, float]:
+    """The best final loss per (task, rate, seed) among the plain runs."""
+    best: dict[Key, float] = {}
+    for row in rows:
+        if not _plain(row) or row.final_loss is None or row.diverged or not math.isfinite(row.final_loss):
             continue
-        key = (row.task, row.peak_lr)
+        key = (row.task, row.peak_lr, row.seed)
         best[key] = min(best.get(key, math.inf), row.final_loss)
     return best
 
 
-def _outcome(row: TrialRow, best: dict[tuple[str, float], float]) -> str:
-    """``failed``, ``stable`` or ``between`` (module docstring)."""
-    reference = best.get((row.task, row.peak_lr))
-    if row.diverged or row.final_loss is None or reference is None:
+def _outcome(row: TrialRow, best: Mapping[Key, float]) -> str:
+    """``failed``, ``good`` or ``between`` (module docstring)."""
+    reference = best.get((row.task, row.peak_lr, row.seed))
+    if row.diverged or row.final_loss is None or not math.isfinite(row.final_loss):
         return "failed"
-    gap = row.final_loss - reference
-    if gap > FAILED_GAP:
+    if reference is None:
+        return "between"
+    if row.final_loss > (1 + FAILED_SHARE) * reference:
         return "failed"
-    return "stable" if gap <= STABLE_GAP else "between"
+    return "good" if row.final_loss <= (1 + GOOD_SHARE) * reference else "between"
 
 
-def _first(row: TrialRow) -> int | None:
-    return int(row.flags[0]["step"]) if row.flags else None
+def outcomes(rows: Sequence[TrialRow]) -> dict[str, str]:
+    """Each finished trial's outcome by key (``failed``, ``good`` or ``between``)."""
+    finished = [row for row in rows if row.status != "failed"]
+    best = _references(finished)
+    return {row.key: _outcome(row, best) for row in finished}
+
+
+def _values(values: Sequence[float | None] | None) -> list[float]:
+    return [math.nan if value is None else float(value) for value in values or []]
+
+
+def replay(row: TrialRow, **settings: Any) -> WarmupMonitor:
+    """A fresh :class:`WarmupMonitor` (``settings`` are its keywords) run over a stored trial's losses
+    and gradient norms, as if it had watched the trial: thresholds can be tried on stored sweeps
+    without training again. ``action="hold"`` changes only the monitor's own ramp, not the stored run."""
+    settings = {"warn": False, **settings}
+    monitor = WarmupMonitor(row.schedule, total_steps=row.steps, **settings)
+    losses = _values(row.train_losses)
+    norms = _values(row.grad_norms) if row.grad_norms is not None else [math.nan] * len(losses)
+    for loss, norm in zip(losses, norms, strict=False):
+        monitor.observe(loss, None if row.grad_norms is None else norm)
+    return monitor
+
+
+def replay_flags(row: TrialRow, **settings: Any) -> Flags:
+    """The flags :func:`replay` raises, as stored flags are (plain dicts)."""
+    return [flag.to_dict() for flag in replay(row, **settings).flags]
+
+
+def _stored(row: TrialRow) -> Flags | None:
+    return row.flags
+
+
+def _first(flags: Flags | None) -> int | None:
+    return int(flags[0]["step"]) if flags else None
 
 
 @dataclass(frozen=True)
@@ -79,7 +141,7 @@ class MonitorCell:
 def monitor_cells(rows: Iterable[TrialRow]) -> list[MonitorCell]:
     """The monitor's flags per (task, warmup, rate), for the trials that recorded them."""
     watched = [row for row in rows if row.flags is not None and row.status != "failed"]
-    best = _best(watched)
+    best = _references(watched)
     groups: dict[tuple[str, str, float], list[TrialRow]] = {}
     for row in watched:
         groups.setdefault((row.task, row.warmup, row.peak_lr), []).append(row)
@@ -94,7 +156,7 @@ def monitor_cells(rows: Iterable[TrialRow]) -> list[MonitorCell]:
                 peak_lr=lr,
                 runs=len(members),
                 flagged=sum(bool(row.flags) for row in members),
-                first_steps=tuple(_first(row) for row in members),
+                first_steps=tuple(_first(row.flags) for row in members),
                 kinds=tuple(kinds),
                 outcomes=tuple(_outcome(row, best) for row in members),
                 ramp_done_at=tuple(row.ramp_done_at for row in members),
@@ -105,14 +167,20 @@ def monitor_cells(rows: Iterable[TrialRow]) -> list[MonitorCell]:
 
 @dataclass(frozen=True)
 class MonitorScore:
-    """Catch rate on failed runs and false-alarm rate on stable ones (module docstring)."""
+    """Catch rate on failed runs and false-alarm rate on good ones (module docstring)."""
 
     failed: int
     caught: int
-    stable: int
+    good: int
     false_alarms: int
     false_alarms_by_kind: dict[str, int]
     median_first_flag: float | None
+    caught_by_kind: dict[str, int] | None = None
+
+    @property
+    def stable(self) -> int:
+        """The good runs (the name before issue 11)."""
+        return self.good
 
     @property
     def catch_rate(self) -> float:
@@ -120,38 +188,105 @@ class MonitorScore:
 
     @property
     def false_alarm_rate(self) -> float:
-        return self.false_alarms / self.stable if self.stable else math.nan
+        return self.false_alarms / self.good if self.good else math.nan
 
     def line(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in self.false_alarms_by_kind.items() if count)
         first = "-" if self.median_first_flag is None else f"{self.median_first_flag:g}"
         return (
-            f"caught {self.caught} of {self.failed} failed runs before step {CATCH_BEFORE} "
-            f"(median first flag at step {first}); flagged {self.false_alarms} of {self.stable} stable runs"
+            f"caught {self.caught} of {self.failed} failed runs before step min(50, 15% of the run) "
+            f"(median first flag at step {first}); flagged {self.false_alarms} of {self.good} good runs"
             + (f" ({kinds})" if kinds else "")
         )
 
 
-def score(rows: Iterable[TrialRow], *, include_hold: bool = False) -> MonitorScore:
-    """The monitor's catch and false-alarm rates over the watched trials (``+hold`` ones left out by default:
-    their rates were changed by the monitor, so their outcome is not the unwatched run's)."""
-    watched = [
-        row
-        for row in rows
-        if row.flags is not None and row.status != "failed" and (include_hold or row.config.monitor is None)
+def score(
+    rows: Iterable[TrialRow],
+    *,
+    include_hold: bool = False,
+    flags_of: Callable[[TrialRow], Flags | None] | None = None,
+    judged: Callable[[TrialRow], bool] | None = None,
+) -> MonitorScore:
+    """The monitor's catch and false-alarm rates over the watched trials (module docstring).
+
+    ``flags_of`` gives a run's flags (default: those stored with it; :func:`replay_flags` with a
+    ``functools.partial`` to score other settings). The outcome of every run is judged against the
+    plain runs of all ``rows``; ``judged`` picks the runs that are counted (default: all the plain
+    ones, and the ``+hold`` ones with ``include_hold``: their rates were changed by the monitor, so
+    their outcome is not the unwatched run's).
+    """
+    everything = [row for row in rows if row.status != "failed"]
+    get: Callable[[TrialRow], Flags | None] = flags_of or _stored
+    best = _references(everything)
+    counted = [
+        (row, flags)
+        for row in everything
+        if (include_hold or _plain(row)) and (judged is None or judged(row))
+        if (flags := get(row)) is not None
     ]
-    best = _best(watched)
-    failed = [row for row in watched if _outcome(row, best) == "failed"]
-    stable = [row for row in watched if _outcome(row, best) == "stable"]
-    caught = [row for row in failed if (step := _first(row)) is not None and step < CATCH_BEFORE]
-    alarms = [row for row in stable if row.flags]
-    by_kind = {kind: sum(any(flag["kind"] == kind for flag in row.flags or []) for row in stable) for kind in KINDS}
-    firsts = [step for row in failed if (step := _first(row)) is not None]
+    failed = [(row, flags) for row, flags in counted if _outcome(row, best) == "failed"]
+    good = [(row, flags) for row, flags in counted if _outcome(row, best) == "good"]
+    caught = [
+        (row, flags) for row, flags in failed if (step := _first(flags)) is not None and step < catch_before(row.steps)
+    ]
+    by_kind = {kind: sum(any(flag["kind"] == kind for flag in flags) for _, flags in good) for kind in KINDS}
+    caught_by = {kind: sum(flags[0]["kind"] == kind for _, flags in caught) for kind in KINDS}
+    firsts = [step for _, flags in failed if (step := _first(flags)) is not None]
     return MonitorScore(
         failed=len(failed),
         caught=len(caught),
-        stable=len(stable),
-        false_alarms=len(alarms),
+        good=len(good),
+        false_alarms=sum(bool(flags) for _, flags in good),
         false_alarms_by_kind=by_kind,
         median_first_flag=statistics.median(firsts) if firsts else None,
+        caught_by_kind=caught_by,
     )
+
+
+def _task_is(task: str) -> Callable[[TrialRow], bool]:
+    return lambda row: row.task == task
+
+
+def _task_is_not(task: str) -> Callable[[TrialRow], bool]:
+    return lambda row: row.task != task
+
+
+def _from(flags: Mapping[str, Flags]) -> Callable[[TrialRow], Flags | None]:
+    return lambda row: flags[row.key]
+
+
+def score_by_task(
+    rows: Sequence[TrialRow], flags_of: Callable[[TrialRow], Flags | None] | None = None
+) -> dict[str, MonitorScore]:
+    """:func:`score` over all tasks together (key ``"all"``) and per task."""
+    out = {"all": score(rows, flags_of=flags_of)}
+    for task in sorted({row.task for row in rows}):
+        out[task] = score(rows, flags_of=flags_of, judged=_task_is(task))
+    return out
+
+
+def leave_one_task_out(
+    rows: Sequence[TrialRow],
+    candidates: Sequence[Mapping[str, Any]],
+    *,
+    max_false_alarms: float = 0.05,
+) -> dict[str, tuple[Mapping[str, Any], MonitorScore]]:
+    """For each task: the monitor settings chosen on the other tasks, and their score on the left-out one.
+
+    The choice among ``candidates`` (keyword settings of :class:`WarmupMonitor`) on the other tasks:
+    the most failed runs caught among the settings with at most ``max_false_alarms`` false alarms
+    (the fewest false alarms if none qualifies), ties to the earlier candidate.
+    """
+    replayed: list[dict[str, Flags]] = [{row.key: replay_flags(row, **c) for row in rows} for c in candidates]
+    out: dict[str, tuple[Mapping[str, Any], MonitorScore]] = {}
+    for task in sorted({row.task for row in rows}):
+
+        def rank(index: int, task: str = task) -> tuple[int, float, int]:
+            result = score(rows, flags_of=_from(replayed[index]), judged=_task_is_not(task))
+            alarms = result.false_alarm_rate if result.good else 0.0
+            ok = alarms <= max_false_alarms
+            return (0 if ok else 1, -result.caught if ok else alarms, index)
+
+        chosen = min(range(len(candidates)), key=rank)
+        out[task] = (candidates[chosen], score(rows, flags_of=_from(replayed[chosen]), judged=_task_is(task)))
+    return out

@@ -5,18 +5,28 @@ its watch window (the warmup, and at least the first 20% of the run or 50 steps,
 without warmup are watched too) it raises a :class:`Flag` for:
 
 - **non-finite**: a NaN or infinite loss or gradient norm;
-- **loss-spike**: a loss above ``loss_spike`` times the median of the last ``window`` losses
-  (the "catapult" of a rate above the edge of stability: Lewkowycz et al. 2020, Kalra & Barkeshli 2024);
-- **grad-blowup**: a gradient norm above ``grad_blowup`` times the median of the last ``window`` norms;
-- **grad-collapse**: a gradient norm below the median of the last ``window`` norms divided by
-  ``grad_collapse`` while the loss did not fall by as much: the gradient vanishing within a step or
-  two while the rate ramps, the mark of a model falling into a degenerate solution. (A model that
-  converges fast loses its gradient too, but its loss falls with it: not flagged.) On the lab's
-  Post-LN task this is how a too-short warmup fails: the model collapses onto the character
-  frequencies around step 10 and never leaves (docs/monitor.md). ``grad_collapse=None`` turns it off.
+- **loss-spike**: a loss far above the recent ones (the "catapult" of a rate above the edge of
+  stability: Lewkowycz et al. 2020, Kalra & Barkeshli 2024);
+- **grad-blowup**: a gradient norm far above the recent ones;
+- **grad-collapse**: the gradient norm falling far below the recent ones *and the loss not falling
+  in the updates after it*, at a planned rate of at least ``stall_rate`` of the peak: the model fell
+  into a degenerate solution (the lab's Post-LN task collapses onto the character frequencies this
+  way). A sharp start, where the gradient falls faster than the loss while the loss still falls, is
+  not a collapse;
+- **loss-stall**: the loss sitting on a level, at a planned rate of at least ``stall_rate`` of the
+  peak, for ``stall_factor`` times as long as the run took to get down to that level. A healthy run
+  passes through plateaus too, and converges in the end; what sets a stuck run apart online is that
+  it got to its level fast (a collapse) and then stayed there at a high rate for much longer than
+  the descent took. A temporary plateau ends before that; a plateau reached after a long descent
+  (the run converging) needs a proportionally longer wait.
 
-The median of the recent past is the reference (not the mean), so that one flagged value does not
-move it; the first ``min_history`` updates set the reference and are not judged (except non-finite).
+"Far" is judged against the recent past's own noise, so that per-batch noise is not a spike: losses
+and gradient norms are compared on a log scale (ratios; raw values when a loss is not positive) to
+the median of the last ``window`` values, and a value is far when it is beyond both a fixed ratio
+(``loss_spike``, ``grad_blowup``, ``grad_collapse``) and ``noise_z`` robust standard deviations of the
+update-to-update noise (the median absolute deviation of the differences, which a trend does not
+inflate). The first ``min_history`` updates set the reference; before that a loss is a spike only
+above ``loss_spike`` squared times the first loss (the untrained model's).
 
 What it does with a flag is ``action``:
 
@@ -25,12 +35,17 @@ What it does with a flag is ``action``:
   stop the trainer);
 - ``"hold"``: an adaptive warmup that lengthens itself while training is unstable. The ramp has a
   clock ``c`` (in steps of the warmup) and a speed ``v`` (warmup steps per update, 1 at first). Each
-  update advances ``c`` by ``v``. A flag moves the clock back to ``backoff * c``, multiplies the speed
-  by ``slowdown`` and holds the clock still for ``hold_steps`` updates; flags during a hold only
-  extend it. The rate is ``schedule(c)`` during the ramp, never above the decay's value at the
-  current step (the ramp climbs until it meets the planned decay and then follows it, so the decay
-  still ends where it was planned). :meth:`WarmupMonitor.multiplier` gives that value;
-  :class:`rampup.monitor.torch.MonitoredLR` writes it into an optimizer.
+  update advances ``c`` by ``v``. A flag starts an *episode*: the clock goes back to ``backoff * c``,
+  the speed is multiplied by ``slowdown`` and the clock stands still for ``hold_steps`` updates;
+  flags during a hold only extend it. The rate is ``schedule(c)`` during the ramp, never above the
+  decay's value at the current step (the ramp climbs until it meets the planned decay and then
+  follows it, so the decay still ends where it was planned). Hold never starves a run: the rate is
+  never below ``hold_floor`` times the plan, there are at most ``max_holds`` episodes, and an
+  episode (or a longer hold) only starts when the rate it is projected to hold back, with what was
+  held back already, stays within ``hold_budget`` of the planned total (the sum of the planned
+  multipliers over the run). Each episode warns once, with what it did and these bounds.
+  :meth:`WarmupMonitor.multiplier` gives the rate; :class:`rampup.monitor.torch.MonitoredLR` writes
+  it into an optimizer.
 
 Front doors: :mod:`rampup.monitor.torch` (plain PyTorch loops), :mod:`rampup.monitor.hf`
 (a transformers ``TrainerCallback``), :mod:`rampup.monitor.lightning` (a Lightning ``Callback``).
@@ -43,23 +58,28 @@ import math
 import statistics
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import Any, Literal, get_args
 
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
-__all__ = ["ACTIONS", "Action", "Flag", "FlagKind", "WarmupMonitor", "require_monitor"]
+__all__ = ["ACTIONS", "KINDS", "Action", "Flag", "FlagKind", "HoldEpisode", "WarmupMonitor", "require_monitor"]
 
 Action = Literal["warn", "stop", "hold"]
-FlagKind = Literal["non-finite", "loss-spike", "grad-blowup", "grad-collapse"]
+FlagKind = Literal["non-finite", "loss-spike", "grad-blowup", "grad-collapse", "loss-stall"]
 ACTIONS: tuple[str, ...] = get_args(Action)
+#: every kind of flag, in the order of the module docstring
+KINDS: tuple[str, ...] = get_args(FlagKind)
 
 #: the shortest watch window, in updates, when the warmup is shorter or absent
 MIN_WATCH_STEPS = 50
 #: the share of the run watched at least
 WATCH_SHARE = 0.2
+#: a median absolute deviation times this is a standard deviation (for normal noise)
+_MAD_TO_SD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -77,15 +97,36 @@ class Flag:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class HoldEpisode:
+    """One reaction of ``"hold"``: when, to which flag, the rate before and after, and what it was projected to cost."""
+
+    step: int
+    kind: str
+    rate_before: float
+    rate_after: float
+    clock: float
+    speed: float
+    projected_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _ratio(name: str, value: object, lowest: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= lowest:
         raise RampupError(name, value, f"a number > {lowest:g}")
     return float(value)
 
 
-def _fraction(name: str, value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise RampupError(name, value, f"a fraction in (0, 1]: {what}")
+def _fraction(name: str, value: object, what: str, *, zero: bool = False) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (value >= 0 if zero else value > 0)
+        or value > 1
+    ):
+        raise RampupError(name, value, f"a fraction in {'[0' if zero else '(0'}, 1]: {what}")
     return float(value)
 
 
@@ -104,21 +145,42 @@ def _number(name: str, value: object) -> float:
     return float(value)
 
 
+def noise_scale(values: Iterable[float]) -> float:
+    """A robust standard deviation of the update-to-update noise of a sequence: the median absolute
+    deviation of its differences (scaled to a normal's standard deviation, and by 1/sqrt(2) for the
+    difference of two draws). A steady trend moves every difference alike and does not count."""
+    seq = list(values)
+    diffs = [b - a for a, b in pairwise(seq)]
+    if len(diffs) < 2:
+        return 0.0
+    centre = statistics.median(diffs)
+    return _MAD_TO_SD * statistics.median(abs(d - centre) for d in diffs) / math.sqrt(2)
+
+
 class WarmupMonitor:
-    """Flags loss spikes, non-finite values and gradient-norm blow-ups or collapses early in training.
+    """Flags loss spikes and stalls, non-finite values and gradient-norm blow-ups or collapses early in training.
 
     Args:
         schedule: the planned schedule (a :class:`rampup.Schedule`, spec text or preset name). It
-            sets the watch window and is what ``action="hold"`` adapts; without one, the window is
-            ``watch_steps`` and ``"hold"`` is not available.
+            sets the watch window and the planned rate the stall detectors judge against, and is what
+            ``action="hold"`` adapts; without one, the window is ``watch_steps``, stalls and collapses
+            are judged at any rate, and ``"hold"`` is not available.
         total_steps, steps_per_epoch: what the schedule needs to resolve.
         action: ``"warn"``, ``"stop"`` or ``"hold"`` (module docstring).
         watch_steps: the updates watched; default: the warmup, at least 20% of the run, at least 50.
-        window, min_history: the recent past the median reference is taken over, and the updates
-            seen before anything is judged.
-        loss_spike, grad_blowup, grad_collapse: the thresholds (``None`` switches one off).
+        window, min_history: the recent past the median reference and the noise are taken over, and
+            the updates seen before anything but non-finite values and early spikes is judged.
+        loss_spike, grad_blowup, grad_collapse: the least ratio to the recent median that counts as
+            far (``None`` switches that flag off).
+        noise_z: how many robust standard deviations of the recent noise a value must also be away.
+        stall_rate: the planned multiplier (a fraction of the peak) from which a plateau or a
+            collapse of the gradient counts as a failure (``None`` switches ``loss-stall`` off).
+        stall_factor: how many times as long as the descent to it a plateau must last to be a stall.
         backoff, slowdown, hold_steps: how ``"hold"`` reacts to a flag.
-        warn: whether a flag also raises a :class:`RuntimeWarning` (the flags are kept either way).
+        hold_floor, max_holds, hold_budget: the bounds of ``"hold"``: the least share of the planned
+            rate it ever gives, the most episodes, the most of the planned total rate it holds back.
+        warn: whether a flag (with ``"hold"``: an episode) raises a :class:`RuntimeWarning`; the
+            flags are kept either way.
         on_flag: called with every flag (a logger, a progress bar...).
     """
 
@@ -130,14 +192,20 @@ class WarmupMonitor:
         steps_per_epoch: float | None = None,
         action: Action = "warn",
         watch_steps: int | None = None,
-        window: int = 10,
+        window: int = 20,
         min_history: int = 5,
         loss_spike: float | None = 1.5,
         grad_blowup: float | None = 5.0,
-        grad_collapse: float | None = 2.5,
+        grad_collapse: float | None = 4.0,
+        noise_z: float = 6.0,
+        stall_rate: float | None = 0.5,
+        stall_factor: float = 1.5,
         backoff: float = 0.1,
         slowdown: float = 0.5,
         hold_steps: int = 10,
+        hold_floor: float = 0.1,
+        max_holds: int = 3,
+        hold_budget: float = 0.1,
         warn: bool = True,
         on_flag: Callable[[Flag], object] | None = None,
     ) -> None:
@@ -151,24 +219,37 @@ class WarmupMonitor:
                 "schedule", None, "the planned schedule when action='hold'", hint="hold adapts a schedule's warmup"
             )
         self.action: Action = action
-        self.window = _count("window", window, 2)
+        self.window = _count("window", window, 3)
         self.min_history = _count("min_history", min_history, 1)
         self.loss_spike = None if loss_spike is None else _ratio("loss_spike", loss_spike, 1.0)
         self.grad_blowup = None if grad_blowup is None else _ratio("grad_blowup", grad_blowup, 1.0)
         self.grad_collapse = None if grad_collapse is None else _ratio("grad_collapse", grad_collapse, 1.0)
+        self.noise_z = _ratio("noise_z", noise_z, 0.0)
+        self.stall_rate = None if stall_rate is None else _fraction("stall_rate", stall_rate, "of the peak", zero=True)
+        self.stall_factor = _ratio("stall_factor", stall_factor, 0.0)
         self.backoff = _fraction("backoff", backoff, "where the ramp's clock goes back to")
         self.slowdown = _fraction("slowdown", slowdown, "how much slower the ramp goes on")
         self.hold_steps = _count("hold_steps", hold_steps, 0)
+        self.hold_floor = _fraction("hold_floor", hold_floor, "the least share of the planned rate", zero=True)
+        self.max_holds = _count("max_holds", max_holds, 0)
+        self.hold_budget = _fraction("hold_budget", hold_budget, "the most of the planned total held back", zero=True)
         self.warn = bool(warn)
         self.on_flag = on_flag
         self.warmup_steps = 0 if self.schedule is None else self.schedule.warmup_steps
+        total = None if self.schedule is None else self.schedule.total_steps
         if watch_steps is None:
-            total = None if self.schedule is None else self.schedule.total_steps
             share = 0 if total is None else math.ceil(WATCH_SHARE * total)
             watch_steps = max(self.warmup_steps, share, MIN_WATCH_STEPS)
         self.watch_steps = _count("watch_steps", watch_steps, 0)
+        #: the sum of the planned multipliers over the run (what ``hold_budget`` is a share of)
+        self.planned_total = 0.0
+        if self.schedule is not None:
+            horizon = total if total is not None else max(self.watch_steps, self.warmup_steps + 1)
+            self.planned_total = float(self.schedule.values(range(horizon)).sum())
         #: every flag raised, in order
         self.flags: list[Flag] = []
+        #: every episode of ``"hold"``, in order
+        self.episodes: list[HoldEpisode] = []
         #: true once a flag was raised with ``action="stop"``
         self.should_stop = False
         #: updates observed so far
@@ -179,8 +260,17 @@ class WarmupMonitor:
         self.hold_until = 0
         #: the update at which the ramp reached the planned decay (None while it is still ramping)
         self.ramp_done_at: int | None = None if self.warmup_steps > 0 else 0
+        #: the planned rate ``"hold"`` has held back so far (a sum of multipliers)
+        self.held_back = 0.0
+        self._log_scale = True  # losses compared as logs while every loss seen is positive
         self._losses: deque[float] = deque(maxlen=self.window)
         self._norms: deque[float] = deque(maxlen=self.window)
+        self._first: float | None = None
+        self._history: list[float] = []  # every finite loss level seen in the watch window
+        self._blocks: list[float] = []  # the median of each min_history-long block of _history
+        self._drop: tuple[int, float, float, float] | None = None  # a gradient drop awaiting its verdict
+        self._stalled = False
+        self._noted_limit = False
 
     # ------------------------------------------------------------------ the rate
 
@@ -195,10 +285,16 @@ class WarmupMonitor:
         at = self.step if step is None else step
         if self.action != "hold":
             return self.schedule(at)
-        planned = self._planned(at)
-        return planned if self.ramp_done_at is not None else min(self.schedule(self.clock), planned)
+        return self._ramp(at, self.clock, self.ramp_done_at is not None)
 
-    def _planned(self, step: int) -> float:
+    def _ramp(self, at: int, clock: float, done: bool) -> float:
+        assert self.schedule is not None
+        planned = self._planned(at)
+        if done:
+            return planned
+        return max(min(self.schedule(clock), planned), self.hold_floor * self.schedule(at))
+
+    def _planned(self, step: float) -> float:
         """What the planned schedule gives after its warmup: the decay's value at ``step`` (the peak before it)."""
         assert self.schedule is not None
         return self.schedule(max(step, self.warmup_steps))
@@ -215,23 +311,57 @@ class WarmupMonitor:
         value = _number("loss", loss)
         norm = None if grad_norm is None else _number("grad_norm", grad_norm)
         multiplier = self.multiplier(step) if self.schedule is not None else math.nan
+        if self.action == "hold" and self.schedule is not None:
+            self.held_back += max(0.0, self.schedule(step) - multiplier)
+        if math.isfinite(value) and value <= 0 and self._log_scale:
+            self._to_raw()
+        level = self._level(value)
         found: list[Flag] = []
         if step < self.watch_steps:
-            found = self._judge(step, value, norm, multiplier)
-        if math.isfinite(value):
-            self._losses.append(value)
-        if norm is not None and math.isfinite(norm):
-            self._norms.append(norm)
+            found = self._judge(step, value, level, norm, multiplier)
+        if math.isfinite(level):
+            self._losses.append(level)
+            if self._first is None:
+                self._first = level
+            if step < self.watch_steps:
+                self._history.append(level)
+                if len(self._history) % self.min_history == 0:
+                    self._blocks.append(statistics.median(self._history[-self.min_history :]))
+        if norm is not None and math.isfinite(norm) and norm > 0:
+            self._norms.append(math.log(norm))
         self.step = step + 1
         for flag in found:
             self._raise(flag)
         if self.action == "hold":
-            self._advance(step, bool(found))
+            self._advance(step, found)
         elif self.ramp_done_at is None and self.step >= self.warmup_steps:
             self.ramp_done_at = self.warmup_steps  # the planned warmup is over
         return found
 
-    def _judge(self, step: int, loss: float, norm: float | None, multiplier: float) -> list[Flag]:
+    def _level(self, loss: float) -> float:
+        if not math.isfinite(loss):
+            return loss
+        return math.log(loss) if self._log_scale else loss
+
+    def _to_raw(self) -> None:
+        """A loss that is not positive: from now on losses are compared as they are, not as logs."""
+        self._log_scale = False
+        self._losses = deque((math.exp(x) for x in self._losses), maxlen=self.window)
+        self._history = [math.exp(x) for x in self._history]
+        self._blocks = [math.exp(x) for x in self._blocks]
+        self._first = None if self._first is None else math.exp(self._first)
+        if self._drop is not None:
+            at, norm, reference, level = self._drop
+            self._drop = (at, norm, reference, math.exp(level))
+
+    def _show(self, level: float) -> str:
+        return f"{math.exp(level) if self._log_scale else level:.4g}"
+
+    def _far(self, excess: float, ratio: float, noise: float) -> bool:
+        """Whether a value ``excess`` above (on the log scale) its reference is far: beyond the ratio and the noise."""
+        return excess > math.log(ratio) and excess > self.noise_z * noise
+
+    def _judge(self, step: int, loss: float, level: float, norm: float | None, multiplier: float) -> list[Flag]:
         def flag(kind: FlagKind, value: float, reference: float, what: str) -> Flag:
             return Flag(step, kind, value, reference, multiplier, f"step {step}: {what}")
 
@@ -240,27 +370,123 @@ class WarmupMonitor:
         if norm is not None and not math.isfinite(norm):
             return [flag("non-finite", norm, math.nan, "non-finite gradient norm")]
         found = []
-        if self.loss_spike is not None and len(self._losses) >= self.min_history:
-            reference = statistics.median(self._losses)
-            if loss > self.loss_spike * reference:
-                found.append(
-                    flag(
-                        "loss-spike", loss, reference, f"loss {loss:.4g} > {self.loss_spike:g} x median {reference:.4g}"
-                    )
-                )
-        if norm is not None and len(self._norms) >= self.min_history:
+        spike = self._spike(level)
+        if spike is not None:
+            reference, what = spike
+            found.append(flag("loss-spike", loss, reference, what))
+        if norm is not None and norm > 0 and len(self._norms) >= self.min_history:
             reference = statistics.median(self._norms)
-            if self.grad_blowup is not None and norm > self.grad_blowup * reference:
-                what = f"gradient norm {norm:.4g} > {self.grad_blowup:g} x median {reference:.4g}"
-                found.append(flag("grad-blowup", norm, reference, what))
+            noise = noise_scale(self._norms)
+            shown = f"{math.exp(reference):.4g}"
+            excess = math.log(norm) - reference
+            if self.grad_blowup is not None and self._far(excess, self.grad_blowup, noise):
+                what = f"gradient norm {norm:.4g} > {self.grad_blowup:g} x median {shown} (and > {self.noise_z:g} sd)"
+                found.append(flag("grad-blowup", norm, math.exp(reference), what))
             elif (
                 self.grad_collapse is not None
-                and norm * self.grad_collapse < reference
-                and not (self._losses and loss * self.grad_collapse < statistics.median(self._losses))
+                and self._drop is None
+                and len(self._losses) >= self.min_history
+                and self._far(-excess, self.grad_collapse, noise)
             ):
-                what = f"gradient norm {norm:.4g} < median {reference:.4g} / {self.grad_collapse:g}"
-                found.append(flag("grad-collapse", norm, reference, what))
+                self._drop = (step, norm, math.exp(reference), level)
+        collapse = self._collapse(step, level, multiplier)
+        if collapse is not None:
+            found.append(flag("grad-collapse", *collapse))
+        stall = self._stall(step, level, multiplier)
+        if stall is not None:
+            found.append(flag("loss-stall", *stall))
         return found
+
+    def _spike(self, level: float) -> tuple[float, str] | None:
+        if self.loss_spike is None or self._first is None:
+            return None
+        if len(self._losses) < self.min_history:  # no noise to judge by yet: far above the untrained model's loss
+            threshold = self.loss_spike**2
+            excess = level - self._first if self._log_scale else (level - self._first) / abs(self._first or 1.0)
+            if (math.log(threshold) if self._log_scale else threshold - 1) < excess:
+                what = f"loss {self._show(level)} > {threshold:g} x the first loss {self._show(self._first)}"
+                return (math.exp(self._first) if self._log_scale else self._first), what
+            return None
+        reference = statistics.median(self._losses)
+        noise = noise_scale(self._losses)
+        if self._log_scale:
+            far = self._far(level - reference, self.loss_spike, noise)
+        else:
+            far = (
+                level - reference > (self.loss_spike - 1) * abs(reference) and level - reference > self.noise_z * noise
+            )
+        if not far:
+            return None
+        shown = self._show(reference)
+        what = f"loss {self._show(level)} > {self.loss_spike:g} x median {shown} (and > {self.noise_z:g} sd)"
+        return (math.exp(reference) if self._log_scale else reference), what
+
+    def _high_rate(self, multiplier: float) -> bool:
+        return self.stall_rate is not None and (not math.isfinite(multiplier) or multiplier >= self.stall_rate)
+
+    def _collapse(self, step: int, level: float, multiplier: float) -> tuple[float, float, str] | None:
+        """The verdict on a gradient drop, ``min_history`` updates later: a collapse if the loss did not fall since."""
+        if self._drop is None or step - self._drop[0] < self.min_history:
+            return None
+        at, norm, reference, before = self._drop
+        self._drop = None
+        after = [*self._history[-(self.min_history - 1) :], level] if math.isfinite(level) else []
+        if not after or (self.stall_rate is not None and not self._high_rate(multiplier)):
+            return None
+        noise = noise_scale(self._losses)
+        if statistics.median(after) < before - noise:
+            return None  # the loss still falls: a sharp start, not a collapse
+        what = (
+            f"gradient norm fell to {norm:.4g} at step {at} (< median {reference:.4g} / {self.grad_collapse:g}) "
+            f"and the loss has not fallen since (median {self._show(statistics.median(after))})"
+        )
+        return norm, reference, what
+
+    def _stall(self, step: int, level: float, multiplier: float) -> tuple[float, float, str] | None:
+        """A plateau at a high rate lasting ``stall_factor`` times as long as the descent to it (module docstring).
+
+        Judged when a block of ``min_history`` levels is complete, on the medians of the blocks: the
+        plateau goes back from now as long as every block is within two standard errors above the
+        last one; it is a stall when it has lasted ``stall_factor`` times the updates before it, the
+        planned rate was at least ``stall_rate`` from its start, and the median of its second half is
+        not below that of its first half by two standard errors of that difference.
+        """
+        size = self.min_history
+        if self.stall_rate is None or self._stalled or not self._high_rate(multiplier) or not math.isfinite(level):
+            return None
+        if (len(self._history) + 1) % size != 0 or len(self._blocks) < 3:
+            return None
+        blocks = [*self._blocks, statistics.median([*self._history[-(size - 1) :], level])]
+        now = blocks[-1]
+        noise = noise_scale(self._history[-self.window :])
+        start = len(blocks) - 1  # back from now, as long as every block is on the level
+        while start > 0 and blocks[start - 1] <= now + 2 * 1.25 * noise / math.sqrt(size):
+            start -= 1
+        reached = start * size
+        half = (len(blocks) - start) // 2
+        if half < 2 or len(blocks) - start < self.stall_factor * start:
+            return None
+        if self.schedule is not None and self.schedule(reached) < self.stall_rate:
+            return None  # the rate was low for part of the plateau: a warmup still under way
+        first = statistics.median(blocks[-2 * half : -half])
+        last = statistics.median(blocks[-half:])
+        noise = noise_scale(self._history[-2 * half * size :])
+        # the standard error of the difference of two medians of half block medians of size values each
+        error = math.pi / 2 * noise * math.sqrt(2 / (half * size))
+        if first - last > 2 * error:
+            return None  # still falling
+        self._stalled = True
+        what = (
+            f"loss stalled at {self._show(last)} at {multiplier:.3g} of the peak rate: no fall since step "
+            f"{reached}, {self.stall_factor:g}x as long as it took to get there"
+        )
+        shown = math.exp(last) if self._log_scale else last
+        return shown, (math.exp(first) if self._log_scale else first), what
+
+    def _ramp_rate(self, step: int) -> float:
+        """The rate at an earlier ``step`` (the plan; under ``"hold"`` at least what the ramp gave)."""
+        assert self.schedule is not None
+        return self.schedule(step)
 
     def _raise(self, flag: Flag) -> None:
         self.flags.append(flag)
@@ -268,26 +494,27 @@ class WarmupMonitor:
             self.should_stop = True
         if self.on_flag is not None:
             self.on_flag(flag)
-        if self.warn:
-            reaction = {"warn": "", "stop": "; stopping", "hold": "; holding the warmup ramp"}[self.action]
+        if self.warn and self.action != "hold":
+            reaction = "; stopping" if self.action == "stop" else ""
             warnings.warn(f"rampup monitor: {flag.message}{reaction}", RuntimeWarning, stacklevel=4)
 
-    def _advance(self, step: int, flagged: bool) -> None:
+    # ------------------------------------------------------------------ hold
+
+    def _advance(self, step: int, found: list[Flag]) -> None:
         """Move the ramp's clock after update ``step`` (``"hold"`` only).
 
         A flag in the watch window sends the clock back even when the ramp had already met the
-        decay: instability right after a too-short warmup starts the ramp again, slower.
+        decay: instability right after a too-short warmup starts the ramp again, slower. Episodes
+        and holds only start within the bounds (module docstring).
         """
         assert self.schedule is not None
         after = step + 1
-        if flagged and step < self.hold_until:  # the same episode: only hold longer
-            self.hold_until = after + self.hold_steps
+        if found and step < self.hold_until:  # the same episode: only hold longer, if the budget allows
+            cost = self._project(after, self.clock, self.speed, after + self.hold_steps, self.ramp_done_at is not None)
+            if self.held_back + cost <= self.hold_budget * self.planned_total:
+                self.hold_until = after + self.hold_steps
             return
-        if flagged:
-            self.clock = self.backoff * min(self.clock, float(self.warmup_steps))
-            self.speed *= self.slowdown
-            self.hold_until = after + self.hold_steps
-            self.ramp_done_at = None if self.warmup_steps > 0 else self.ramp_done_at
+        if found and self._try_episode(step, found[0]):
             return
         if self.ramp_done_at is not None:
             return
@@ -295,6 +522,61 @@ class WarmupMonitor:
             self.clock += self.speed
         if self.clock >= self.warmup_steps or self.schedule(self.clock) >= self._planned(after):
             self.ramp_done_at = after
+
+    def _try_episode(self, step: int, flag: Flag) -> bool:
+        """Start an episode of ``"hold"`` for ``flag`` if the bounds allow it; warn once either way."""
+        assert self.schedule is not None
+        after = step + 1
+        budget = self.hold_budget * self.planned_total
+        if len(self.episodes) >= self.max_holds:
+            self._note_limit(flag, f"{self.max_holds} episodes of hold already; the ramp goes on as it was")
+            return False
+        clock = self.backoff * min(self.clock, float(self.warmup_steps))
+        speed = self.speed * self.slowdown
+        hold_until = after + self.hold_steps
+        cost = self._project(after, clock, speed, hold_until, done=False)
+        if self.held_back + cost > budget:
+            self._note_limit(
+                flag,
+                f"holding would take back {(self.held_back + cost) / self.planned_total:.1%} of the planned total "
+                f"rate, above the bound of {self.hold_budget:.0%}; the ramp goes on as it was",
+            )
+            return False
+        before = self.multiplier(after)
+        self.clock, self.speed, self.hold_until = clock, speed, hold_until
+        self.ramp_done_at = None if self.warmup_steps > 0 else self.ramp_done_at
+        rate = self.multiplier(after)
+        share = (self.held_back + cost) / self.planned_total if self.planned_total else 0.0
+        self.episodes.append(HoldEpisode(flag.step, flag.kind, before, rate, clock, speed, share))
+        if self.warn:
+            warnings.warn(
+                f"rampup monitor: {flag.message}; holding the warmup (episode {len(self.episodes)} of at most "
+                f"{self.max_holds}): rate {before:.3g} -> {rate:.3g} of the peak for {self.hold_steps} updates, "
+                f"then the ramp climbs again at {speed:g}x its speed; the rate never goes below "
+                f"{self.hold_floor:g}x the plan, and hold takes back {share:.1%} of the planned total rate so far "
+                f"(projected; bounded at {self.hold_budget:.0%})",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        return True
+
+    def _note_limit(self, flag: Flag, what: str) -> None:
+        if self.warn and not self._noted_limit:
+            warnings.warn(f"rampup monitor: {flag.message}; not holding: {what}", RuntimeWarning, stacklevel=5)
+        self._noted_limit = True
+
+    def _project(self, start: int, clock: float, speed: float, hold_until: int, done: bool) -> float:
+        """The planned rate the ramp would hold back from update ``start`` on, with no further flag."""
+        assert self.schedule is not None
+        cost = 0.0
+        at = start
+        while not done:
+            cost += max(0.0, self.schedule(at) - self._ramp(at, clock, False))
+            at += 1
+            if at >= hold_until:
+                clock += speed
+            done = clock >= self.warmup_steps or self.schedule(clock) >= self._planned(at)
+        return cost
 
     # ------------------------------------------------------------------ reporting and checkpoints
 
@@ -316,6 +598,8 @@ class WarmupMonitor:
             "first_flag_step": self.flags[0].step if self.flags else None,
             "warmup_steps_planned": self.warmup_steps,
             "ramp_done_at": self.ramp_done_at,
+            "hold_episodes": [episode.to_dict() for episode in self.episodes],
+            "held_back_share": self.held_back / self.planned_total if self.planned_total else 0.0,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -330,10 +614,19 @@ class WarmupMonitor:
             "losses": list(self._losses),
             "norms": list(self._norms),
             "flags": [flag.to_dict() for flag in self.flags],
+            "episodes": [episode.to_dict() for episode in self.episodes],
+            "held_back": self.held_back,
+            "log_scale": self._log_scale,
+            "first": self._first,
+            "history": list(self._history),
+            "blocks": list(self._blocks),
+            "drop": None if self._drop is None else list(self._drop),
+            "stalled": self._stalled,
+            "noted_limit": self._noted_limit,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state_dict`."""
+        """Continue from :meth:`state_dict` (one from before the stall detector and the hold bounds loads too)."""
         try:
             self.step = int(state["step"])
             self.clock = float(state["clock"])
@@ -342,10 +635,24 @@ class WarmupMonitor:
             done = state["ramp_done_at"]
             self.ramp_done_at = None if done is None else int(done)
             self.should_stop = bool(state["should_stop"])
+            self._log_scale = bool(state.get("log_scale", False))
             self._losses = deque((float(x) for x in state["losses"]), maxlen=self.window)
-            self._norms = deque((float(x) for x in state["norms"]), maxlen=self.window)
+            if "log_scale" not in state:  # an older state kept raw losses and norms
+                self._norms = deque((math.log(float(x)) for x in state["norms"] if float(x) > 0), maxlen=self.window)
+            else:
+                self._norms = deque((float(x) for x in state["norms"]), maxlen=self.window)
             self.flags = [Flag(**flag) for flag in state["flags"]]
-        except (KeyError, TypeError, ValueError) as error:
+            self.episodes = [HoldEpisode(**episode) for episode in state.get("episodes", [])]
+            self.held_back = float(state.get("held_back", 0.0))
+            first = state.get("first")
+            self._first = None if first is None else float(first)
+            self._history = [float(x) for x in state.get("history", [])]
+            self._blocks = [float(x) for x in state.get("blocks", [])]
+            drop = state.get("drop")
+            self._drop = None if drop is None else (int(drop[0]), float(drop[1]), float(drop[2]), float(drop[3]))
+            self._stalled = bool(state.get("stalled", False))
+            self._noted_limit = bool(state.get("noted_limit", False))
+        except (KeyError, TypeError, ValueError, IndexError) as error:
             raise RampupError(
                 "state_dict", type(state).__name__, "a dict made by WarmupMonitor.state_dict()", hint=str(error)
             ) from None
