@@ -34,8 +34,8 @@ def quadratic_loss(model: torch.nn.Module, batch: Any) -> torch.Tensor:
     return 0.5 * SHARPNESS * model.w.pow(2).sum()  # type: ignore[operator]
 
 
-def sgd(parameters: Any, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(parameters, lr=lr)
+def sgd(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=lr)
 
 
 def test_critical_rate_is_two_over_the_sharpness() -> None:
@@ -59,6 +59,24 @@ def test_a_target_above_the_edge_starts_the_warmup_below_it() -> None:
     assert finding.exports["hf"] is None  # no Hugging Face scheduler starts a warmup above 0
 
 
+def test_a_warmup_from_above_zero_also_exports_the_nearest_one_hugging_face_can_run() -> None:
+    # 0.7 is above the edge 0.5: the warmup starts at half the critical rate, which no HF scheduler can
+    finding = find_warmup(Quadratic(), quadratic_loss, [None], sgd, 0.7, total_steps=100, decay="constant")
+    assert "from=" in finding.spec and finding.warmup_steps > 0
+    assert finding.exports["hf"] is None and finding.exports["trl"] is None
+    nearest = finding.exports["nearest"]
+    assert nearest["spec"] == f"linear({finding.warmup_steps}) -> constant"  # from 0, peak at the same step
+    assert nearest["hf"] == {
+        "warmup_steps": finding.warmup_steps,
+        "lr_scheduler_type": "constant_with_warmup",
+        "learning_rate": 0.7,
+    }
+    assert nearest["trl"] == nearest["hf"]
+    assert "nearest built-in warmup" in [reason.rule for reason in finding.reasons]
+    text = finding.explain()
+    assert "nearest for Hugging Face / TRL: linear(" in text and "constant_with_warmup" in text
+
+
 def _mlp_problem(seed: int = 0) -> tuple[torch.nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
     torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
@@ -75,8 +93,8 @@ def mse(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> tor
     return torch.nn.functional.mse_loss(model(x), y)
 
 
-def adam(parameters: Any, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.Adam(parameters, lr=lr)
+def adam(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def test_finding_is_a_recommendation_with_evidence_and_leaves_the_model_alone(tmp_path: Path) -> None:
@@ -92,14 +110,24 @@ def test_finding_is_a_recommendation_with_evidence_and_leaves_the_model_alone(tm
     assert isinstance(finding, rampup.advisor.Recommendation)
     evidence = finding.evidence
     assert evidence is not None and evidence.inconclusive is None
-    assert evidence.pilot_steps == 32  # 40% of 80
-    assert [p.warmup_steps for p in evidence.pilots] == [0, 1, 2, 4, 8, 16, 32]
-    healthy = [p.warmup_steps for p in evidence.pilots if p.healthy]
-    assert healthy, "a smooth regression has healthy pilots"
-    assert finding.warmup_steps == max(healthy)  # the longest healthy warmup
-    best = min(p.score for p in evidence.pilots if p.score is not None)
+    assert evidence.screen_steps == 16  # 20% of 80
+    assert [p.warmup_steps for p in evidence.pilots] == [0, 2, 3, 5, 10, 20, 28, 40]  # up to max_share 0.5
+    finalists = [p for p in evidence.pilots if p.finalist]
+    assert 2 <= len(finalists) <= 3 and max(p.warmup_steps for p in finalists) == 40  # the longest goes on
+    assert all(len(p.scores) == 2 for p in finalists)  # two batch orders
+    assert evidence.noise is not None and evidence.tolerance == pytest.approx(2 * evidence.noise)
+    best = min(p.score for p in finalists if p.score is not None)
     for pilot in evidence.pilots:
-        assert pilot.healthy == (pilot.score is not None and pilot.score <= 1.05 * best)
+        assert pilot.healthy == (
+            pilot.finalist and pilot.score is not None and pilot.score <= best + evidence.tolerance
+        )
+    assert finding.warmup_steps == max(p.warmup_steps for p in evidence.pilots if p.healthy)  # the longest equal
+    # the cost: every update of the probes and the pilots, within the budget of 4 runs
+    screen = len(evidence.pilots) * 16
+    finals = sum(2 * (p.stop_step - 16) for p in finalists)  # type: ignore[operator]
+    assert evidence.updates == len(evidence.probes) + screen + finals
+    assert evidence.cost_runs == pytest.approx(evidence.updates / 80) and evidence.cost_runs <= 4
+    assert f"= {evidence.cost_runs:.2f} runs of 80 steps" in finding.explain()
     assert finding.schedule(finding.warmup_steps) == pytest.approx(1.0)
     assert str(finding.schedule).endswith(", to=0.1)") and "cosine(" in str(finding.schedule)
     rules = [reason.rule for reason in finding.reasons]
@@ -107,12 +135,70 @@ def test_finding_is_a_recommendation_with_evidence_and_leaves_the_model_alone(tm
     assert all(reason.source for reason in finding.reasons)
     data = json.loads(finding.to_json())
     assert data["evidence"]["pilots"][0]["warmup_steps"] == 0
-    assert len(data["evidence"]["pilots"][0]["train_losses"]) == 32
+    first = evidence.pilots[0]
+    assert len(data["evidence"]["pilots"][0]["train_losses"]) == (first.stop_step if first.finalist else 16)
     assert data["warmup_steps"] == finding.warmup_steps
+    assert data["evidence"]["cost_runs"] == evidence.cost_runs
     _fig, (left, right) = finding.plot(str(tmp_path / "finding.png"))
     assert (tmp_path / "finding.png").stat().st_size > 10_000
     assert left.get_xscale() == "log"
     assert len(right.get_lines()) >= len(evidence.pilots)
+
+
+def test_a_tight_budget_shortens_the_final() -> None:
+    model, batches = _mlp_problem()
+    finding = find_warmup(model, mse, batches, adam, 0.01, total_steps=80, budget=2.5)
+    assert finding.evidence is not None
+    assert finding.evidence.updates <= 2.5 * 80
+
+
+def test_make_optimizer_gets_the_model_so_frozen_weights_and_named_groups_work() -> None:
+    model, batches = _mlp_problem()
+    model[0].weight.requires_grad_(False)  # a frozen layer, as under an adapter
+    frozen = model[0].weight.clone()
+    seen: list[torch.nn.Module] = []
+
+    def grouped(module: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        seen.append(module)
+        named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
+        return torch.optim.AdamW(
+            [
+                {"params": [p for name, p in named if not name.endswith("bias")]},
+                {"params": [p for name, p in named if name.endswith("bias")], "weight_decay": 0.0},
+            ],
+            lr=lr,
+        )
+
+    finding = find_warmup(model, mse, batches, grouped, 0.01, total_steps=40)
+    assert seen and all(module is model for module in seen)
+    assert torch.equal(model[0].weight, frozen) and not model[0].weight.requires_grad
+    assert finding.evidence is not None and finding.evidence.inconclusive is None
+
+
+@pytest.mark.parametrize("builder", [lambda params, lr: torch.optim.SGD(params, lr=lr), lambda model, lr: "adam"])
+def test_a_make_optimizer_that_does_not_return_an_optimizer_is_a_clear_error(builder: Any) -> None:
+    model, batches = _mlp_problem()
+    with pytest.raises(RampupError) as error:
+        find_warmup(model, mse, batches, builder, 0.01, total_steps=40)
+    assert error.value.field == "make_optimizer"
+    assert "model.parameters()" in str(error.value)
+
+
+def test_a_bad_fallback_fails_before_any_training_and_base_lr_is_not_mixed_with_peak_lr() -> None:
+    model, batches = _mlp_problem()
+    calls: list[float] = []
+
+    def counting(module: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        calls.append(lr)
+        return torch.optim.SGD(module.parameters(), lr=lr)
+
+    with pytest.raises(RampupError) as error:
+        find_warmup(model, mse, batches, counting, 0.01, total_steps=40, fallback={"regime": "pretrain", "beta2": 2})
+    assert not calls and error.value.field == "beta2"
+    scaled = {"regime": "pretrain", "optimizer": "sgd", "batch_size": 1024, "base_batch_size": 256, "base_lr": 0.1}
+    finding = find_warmup(model, mse, batches, counting, 1e4, total_steps=200, fallback=scaled)
+    assert finding.evidence is not None and finding.evidence.inconclusive  # every pilot blew up: the advisor answers
+    assert finding.spec == rampup.recommend(total_steps=200, decay="cosine", **scaled).spec
 
 
 def test_pilots_use_the_same_batches_so_the_same_warmup_gives_the_same_score() -> None:
@@ -153,7 +239,10 @@ def test_inconclusive_probes_fall_back_to_the_advisor() -> None:
         ({"shares": [0, 0.9]}, "shares"),
         ({"shares": "some"}, "shares"),
         ({"max_share": 2}, "max_share"),
-        ({"tolerance": -1}, "tolerance"),
+        ({"noise_z": -1}, "noise_z"),
+        ({"budget": 0}, "budget"),
+        ({"screen_steps": 0}, "screen_steps"),
+        ({"fallback": {"regime": "pretraining-ish"}}, "regime"),
         ({"bisections": -1}, "bisections"),
         ({"decay": "cosin"}, "phase 1"),
         ({"batches": []}, "batches"),
@@ -188,7 +277,8 @@ def test_rampup_find_on_a_lab_task(tmp_path: Path, capsys: pytest.CaptureFixture
     data = json.loads(stdout)
     assert data["total_steps"] == 40
     assert data["peak_lr"] == 4.0  # the task's high rate
-    assert data["evidence"]["pilot_steps"] == 20  # at least 20
+    assert data["evidence"]["screen_steps"] == 8  # 20% of the run
+    assert data["evidence"]["cost_runs"] <= 4
     assert out.stat().st_size > 10_000
     assert f"wrote {out}" in stderr
     for args, start in (

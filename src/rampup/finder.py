@@ -1,7 +1,7 @@
 """The warmup finder: choose a warmup from the model itself, with probes and pilot runs.
 
 Rules of thumb do not know the model. :func:`find_warmup` measures it, in two stages, always from the
-same initial weights and on the same batches (it leaves the model as it found it):
+same initial weights (it leaves the model as it found it):
 
 1. **The critical rate at initialization** (Kalra & Barkeshli 2024, "Why Warmup the Learning Rate?
    Underlying Mechanisms and Improvements", NeurIPS 2024): one optimizer step at rate ``r`` from the
@@ -10,28 +10,37 @@ same initial weights and on the same batches (it leaves the model as it found it
    starts at ``target_lr / 64`` and doubles until a step is unstable (up to ``64 * target_lr``), then
    ``bisections`` geometric bisections narrow the edge: the critical rate ``r_c`` is the largest
    stable rate found. When ``r_c < target_lr`` the warmup starts below the edge, at
-   ``from = start_fraction * r_c / target_lr`` (they start warmup at the critical rate rather than
-   at 0; ``start_fraction`` keeps a margin); otherwise it starts at 0 as usual.
+   ``from = start_fraction * r_c / target_lr``; otherwise it starts at 0 as usual.
 
-2. **A warmup range test** (pilot runs; in the spirit of Smith 2017's learning-rate range test):
-   for each candidate length ``W`` (``shares`` of the run, 0 included), the schedule
-   ``linear(W, from=...) -> decay`` is run for ``pilot_steps`` updates (default 40% of the run) and
-   scored by its held-out loss at the end. Candidates within ``tolerance`` (5%) of the best score
-   (and below ``L0``) are healthy; a warmup that fails (diverges, or collapses onto a poor solution
-   it never leaves) ends far above. The finder takes the **longest** healthy length (at most
-   ``max_share`` of the run): within the pilots' horizon a longer warmup only looks a little worse
-   because it has used less of the rate so far, while over the whole run it is the safer and, at a
-   high rate, usually the better choice (on the lab's tasks the longest healthy warmup was within
-   2% of the best of a grid of full runs, docs/finder.md). Stage 1 alone is not enough: on the lab's
-   Post-LN task one step is stable up to ten times the target rate, yet without warmup training
-   collapses within 20 steps; the pilots see that.
+2. **Pilot runs, by successive halving** (in the spirit of Smith 2017's range test and of Jamieson &
+   Talwalkar 2016's successive halving). The candidates are warmup lengths from 0 to ``max_share``
+   of the run; every pilot runs the real schedule ``linear(W, from=...) -> decay`` of the whole run.
+
+   - *Screen*: every candidate trains ``screen_steps`` updates (default 20% of the run) on batch
+     order A. One that diverges or ends above ``L0`` is out. Three go on: the best at the screen,
+     the longest left, and the one halfway between them on the ladder of candidates.
+   - *Final*: each of the three continues on order A **and**, forked at the end of the screen, on a
+     second order B (the same batches shuffled). Each stops when it has used the same *learning-rate
+     area* (the sum of the rates so far) as the longest candidate has used ``margin`` (10% of the run)
+     after its warmup ends: at equal area a long warmup is no longer penalized for having used less
+     rate so far, which a comparison at the same step would do (docs/finder.md). The score is the
+     held-out loss averaged over the last three evaluations (``smooth``), and over both orders.
+   - *Decision*: the noise is measured, not assumed: ``sigma`` is the pooled spread of the order A
+     and order B scores of the same candidate; two candidates differ only when their mean scores
+     differ by more than ``noise_z * sigma``. The finder takes the **longest** candidate whose
+     score is within that of the best (a longer warmup is the safer one when the data cannot tell).
+
+   The whole search costs at most ``budget`` runs' worth of optimizer updates (default 4): the
+   number of updates the probes and pilots made, divided by ``total_steps``, is in the evidence
+   (``cost_runs``) and in :meth:`WarmupFinding.explain`.
 
 When the probes are inconclusive (every pilot diverged or ended above ``L0``), the finder falls back
 to the advisor (:func:`rampup.recommend`) and says so in its reasons.
 
 The answer is a :class:`WarmupFinding`: the advisor's :class:`~rampup.advisor.Recommendation`
-with the evidence (rates tried and losses seen, every pilot's curve and score) and a plot.
-PyTorch is imported only when the finder runs.
+with the evidence (rates tried and losses seen, every pilot's curve and scores) and a plot. When the
+warmup starts above 0, which no Hugging Face / TRL scheduler can do, its ``exports`` also carry the
+nearest warmup they can run (``exports["nearest"]``). PyTorch is imported only when the finder runs.
 """
 
 from __future__ import annotations
@@ -39,15 +48,16 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rampup.advisor import Alternative, Reason, Recommendation, exports_for, recommend
 from rampup.durations import format_number
 from rampup.errors import RampupError
-from rampup.schedule import as_schedule
+from rampup.schedule import Schedule, as_schedule
 
 if TYPE_CHECKING:
     import torch
@@ -60,14 +70,23 @@ SRC_CRITICAL = (
 )
 SRC_PILOTS = (
     "rampup's warmup range test (docs/finder.md), after Smith 2017's learning-rate range test "
-    "(Cyclical Learning Rates for Training Neural Networks, arXiv:1506.01186)"
+    "(arXiv:1506.01186) and Jamieson & Talwalkar 2016's successive halving (arXiv:1502.07943)"
 )
-#: default warmup lengths tried, as shares of the run
-DEFAULT_SHARES = (0.0, 0.0125, 0.025, 0.05, 0.1, 0.2, 0.4)
+#: default candidates, as multiples of ``max_share`` (0.5 of the run by default: 0, 1.6%, 3.1%, ... 35%, 50%)
+LADDER = (0.0, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.7, 1.0)
 #: held-out batches taken from ``batches`` when no ``eval_batches`` are given
 DEFAULT_EVAL_BATCHES = 4
 #: how far the rate probes go, in powers of 2 either side of the target
 PROBE_RANGE = 6
+#: the screen's length, as a share of the run
+SCREEN_SHARE = 0.2
+#: how long after the longest finalist's warmup the final compares (share of the run), at equal rate area
+MARGIN_SHARE = 0.1
+#: held-out evaluations averaged into a score, spaced by SMOOTH_SPACING of the run
+SMOOTH = 3
+SMOOTH_SPACING = 0.025
+#: candidates that go from the screen to the final (the best, the longest, the one between)
+FINALISTS = 3
 
 
 @dataclass(frozen=True)
@@ -81,18 +100,32 @@ class Probe:
 
 @dataclass(frozen=True)
 class Pilot:
-    """One pilot run: the warmup tried, its training losses, its held-out score, and the verdict."""
+    """One candidate warmup: its screen, and for the finalists the final on two batch orders.
+
+    ``score`` is the mean of ``scores`` (the final's two orders) for a finalist, else the screen score;
+    None when it diverged. ``healthy``: a finalist within the measured noise of the best one.
+    ``train_losses`` are order A's, over the screen and (for a finalist) its final.
+    """
 
     warmup_steps: int
     spec: str
     score: float | None
     healthy: bool
     train_losses: tuple[float | None, ...] = field(repr=False)
+    screen_score: float | None = None
+    finalist: bool = False
+    scores: tuple[float | None, ...] = ()
+    stop_step: int | None = None
 
 
 @dataclass(frozen=True)
 class FinderEvidence:
-    """What the finder measured: the probes, the critical rate, the pilots, and what it concluded."""
+    """What the finder measured: the probes, the critical rate, the pilots, the noise, and the cost.
+
+    ``noise`` is the measured spread (one score's standard deviation, nats) and ``tolerance`` the
+    difference (``noise_z * noise``) below which two finalists count as equal. ``updates`` counts
+    every optimizer update the probes and pilots made; ``cost_runs`` is ``updates / total_steps``.
+    """
 
     target_lr: float
     initial_loss: float
@@ -106,11 +139,19 @@ class FinderEvidence:
     chosen_steps: int
     inconclusive: str | None
     wall_s: float
+    screen_steps: int = 0
+    noise: float | None = None
+    noise_z: float = 2.0
+    updates: int = 0
+    cost_runs: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["probes"] = [asdict(probe) for probe in self.probes]
-        data["pilots"] = [{**asdict(pilot), "train_losses": list(pilot.train_losses)} for pilot in self.pilots]
+        data["pilots"] = [
+            {**asdict(pilot), "train_losses": list(pilot.train_losses), "scores": list(pilot.scores)}
+            for pilot in self.pilots
+        ]
         return data
 
 
@@ -124,6 +165,22 @@ class WarmupFinding(Recommendation):
         data = super().to_dict()
         data["evidence"] = None if self.evidence is None else self.evidence.to_dict()
         return data
+
+    def explain(self) -> str:
+        """The advisor's explanation, the nearest Hugging Face warmup (when it starts above 0) and the cost."""
+        lines = [super().explain()]
+        nearest = self.exports.get("nearest")
+        if isinstance(nearest, Mapping):
+            text = ", ".join(f"{name}={value!r}" for name, value in nearest["hf"].items())
+            lines.append(f"nearest for Hugging Face / TRL: {nearest['spec']} ({nearest['how']})")
+            lines.append(f"  TrainingArguments / SFTConfig({text})")
+        if self.evidence is not None:
+            ev = self.evidence
+            lines.append(
+                f"cost: {ev.updates} optimizer updates = {ev.cost_runs:.2f} runs of {self.total_steps} steps "
+                f"({len(ev.probes)} probe steps, {len(ev.pilots)} pilots), {ev.wall_s:.1f} s"
+            )
+        return "\n".join(lines)
 
     def plot(self, path: str | None = None) -> Any:
         """The evidence in two panels (one-step probes; pilot losses), as ``(figure, axes)``; ``path`` saves a PNG."""
@@ -148,6 +205,8 @@ def _whole(name: str, value: object, lowest: int) -> int:
 
 
 def _shares(shares: object, max_share: float) -> tuple[float, ...]:
+    if shares is None:
+        return tuple(sorted({rung * max_share for rung in LADDER}))
     try:
         values = tuple(float(share) for share in shares)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
@@ -173,7 +232,59 @@ def _count_batches(batches: Iterable[Any]) -> int:
     return len(batches) if isinstance(batches, Sized) else DEFAULT_EVAL_BATCHES
 
 
+def _fallback_kwargs(fallback: Mapping[str, Any] | None, total: int, decay: str, target: float) -> dict[str, Any]:
+    """The advisor's arguments for the fallback; ``peak_lr`` only when the fallback does not scale a ``base_lr``."""
+    if fallback is not None and not isinstance(fallback, Mapping):
+        raise RampupError("fallback", type(fallback).__name__, "a dict of rampup.recommend() arguments")
+    kwargs: dict[str, Any] = {"total_steps": total, "decay": decay}
+    given = dict(fallback or {})
+    if given.get("base_lr") is None and given.get("peak_lr") is None:
+        kwargs["peak_lr"] = target
+    if any(given.get(key) is not None for key in ("dataset_size", "epochs")):
+        kwargs.pop("total_steps")  # the advisor counts the run from the data, as the fallback asks
+    kwargs.update(given)
+    return kwargs
+
+
 # ---------------------------------------------------------------------------------------------- the runs
+
+
+def _to_cpu(value: Any) -> Any:
+    """A copy of ``value`` (a state dict, nested) with every tensor copied to the CPU."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(item) for item in value)
+    return copy.deepcopy(value)
+
+
+@dataclass
+class _Run:
+    """A pilot in progress: its schedule, the optimizer, the step reached, and what it saw."""
+
+    spec: str
+    schedule: Schedule
+    optimizer: torch.optim.Optimizer
+    peaks: list[float]
+    step: int = 0
+    losses: list[float | None] = field(default_factory=list)
+    evals: dict[int, float | None] = field(default_factory=dict)
+    dead: bool = False
+
+
+@dataclass
+class _Saved:
+    """A pilot paused at the end of the screen: its trainable weights, optimizer state and random state."""
+
+    weights: dict[str, Any]
+    optimizer: dict[str, Any]
+    rng: Any
+    run: _Run
+    lr: float
 
 
 class _Bench:
@@ -183,7 +294,7 @@ class _Bench:
         self,
         model: torch.nn.Module,
         loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
-        make_optimizer: Callable[[Iterable[torch.nn.Parameter], float], torch.optim.Optimizer],
+        make_optimizer: Callable[[torch.nn.Module, float], torch.optim.Optimizer],
         train: list[Any],
         held_out: list[Any],
         seed: int,
@@ -194,18 +305,46 @@ class _Bench:
         self.train = train
         self.held_out = held_out
         self.seed = seed
-        self.initial = copy.deepcopy(model.state_dict())
+        self.initial = self.weights()
+        self.updates = 0
 
-    def restart(self, lr: float) -> torch.optim.Optimizer:
+    def weights(self) -> dict[str, Any]:
+        """The trainable parameters and the buffers (frozen weights never change), copied to the CPU."""
+        keep = {name for name, parameter in self.model.named_parameters() if parameter.requires_grad}
+        keep |= {name for name, _ in self.model.named_buffers()}
+        return {name: _to_cpu(value) for name, value in self.model.state_dict().items() if name in keep}
+
+    def load(self, weights: dict[str, Any]) -> None:
+        self.model.load_state_dict(weights, strict=False)
+
+    def optimizer(self, lr: float) -> torch.optim.Optimizer:
         import torch
 
-        self.model.load_state_dict(self.initial)
-        self.model.train()
-        torch.manual_seed(self.seed)
-        optimizer = self.make_optimizer(self.model.parameters(), lr)
+        try:
+            optimizer = self.make_optimizer(self.model, lr)
+        except TypeError as error:
+            raise RampupError(
+                "make_optimizer",
+                f"TypeError: {error}",
+                "a function (model, lr) -> Optimizer",
+                hint="it receives the model, e.g. lambda model, lr: torch.optim.AdamW(model.parameters(), lr=lr)",
+            ) from None
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise RampupError("make_optimizer", type(optimizer).__name__, "a function (parameters, lr) -> Optimizer")
+            raise RampupError(
+                "make_optimizer",
+                type(optimizer).__name__,
+                "a function (model, lr) -> torch.optim.Optimizer",
+                hint="return the optimizer, e.g. lambda model, lr: torch.optim.AdamW(model.parameters(), lr=lr)",
+            )
         return optimizer
+
+    def restart(self, lr: float, seed: int) -> torch.optim.Optimizer:
+        import torch
+
+        self.load(self.initial)
+        self.model.train()
+        torch.manual_seed(seed)
+        return self.optimizer(lr)
 
     def held_out_loss(self) -> float:
         import torch
@@ -224,33 +363,59 @@ class _Bench:
         if math.isfinite(value):
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
+            self.updates += 1
         return value
 
     def probe(self, rate: float, limit: float) -> Probe:
         """One step at ``rate`` from the initial weights; stable when the held-out loss stays below ``limit``."""
-        optimizer = self.restart(rate)
+        optimizer = self.restart(rate, self.seed)
         self.update(optimizer, self.train[0])
         loss = self.held_out_loss()
         finite = math.isfinite(loss)
         return Probe(rate, loss if finite else None, finite and loss <= limit)
 
-    def pilot(
-        self, spec: str, target_lr: float, total_steps: int, steps: int
-    ) -> tuple[float | None, list[float | None]]:
-        from rampup.torch import RampupLR
+    def start(self, spec: str, target_lr: float, total_steps: int) -> _Run:
+        optimizer = self.restart(target_lr, self.seed)
+        peaks = [float(group["lr"]) for group in optimizer.param_groups]
+        return _Run(spec, as_schedule(spec).resolve(total_steps), optimizer, peaks)
 
-        optimizer = self.restart(target_lr)
-        scheduler = RampupLR(optimizer, spec, total_steps=total_steps)
-        losses: list[float | None] = []
-        for batch in self.train[:steps]:
-            value = self.update(optimizer, batch)
+    def advance(self, run: _Run, batches: Sequence[Any], until: int, evals: Iterable[int]) -> None:
+        """Train ``run`` to step ``until`` on ``batches[step]``, evaluating held-out after the steps in ``evals``."""
+        wanted = set(evals)
+        while run.step < until and not run.dead:
+            multiplier = run.schedule(run.step)
+            for group, peak in zip(run.optimizer.param_groups, run.peaks, strict=True):
+                group["lr"] = peak * multiplier
+            value = self.update(run.optimizer, batches[run.step])
+            run.step += 1
             if not math.isfinite(value):
-                losses.append(None)
-                return None, losses
-            losses.append(value)
-            scheduler.step()
-        score = self.held_out_loss()
-        return (score if math.isfinite(score) else None), losses
+                run.losses.append(None)
+                run.dead = True
+                return
+            run.losses.append(value)
+            if run.step in wanted:
+                loss = self.held_out_loss()
+                run.evals[run.step] = loss if math.isfinite(loss) else None
+
+    def save(self, run: _Run, lr: float) -> _Saved:
+        import torch
+
+        return _Saved(self.weights(), _to_cpu(run.optimizer.state_dict()), torch.random.get_rng_state(), run, lr)
+
+    def resume(self, saved: _Saved, seed: int | None) -> _Run:
+        """The saved pilot, ready to go on: on its own random stream (``seed`` None) or a fresh one."""
+        import torch
+
+        self.load(saved.weights)
+        self.model.train()
+        optimizer = self.optimizer(saved.lr)
+        optimizer.load_state_dict(copy.deepcopy(saved.optimizer))
+        if seed is None:
+            torch.random.set_rng_state(saved.rng)
+        else:
+            torch.manual_seed(seed)
+        old = saved.run
+        return _Run(old.spec, old.schedule, optimizer, old.peaks, old.step, list(old.losses), dict(old.evals), old.dead)
 
 
 def _critical_rate(
@@ -291,6 +456,46 @@ def _warmup_spec(steps: int, start: float, decay: str) -> str:
     return f"linear({steps}{start_text}) -> {decay}"
 
 
+def _areas(schedule: Schedule, steps: int) -> list[float]:
+    """The cumulative multiplier after 0..steps updates (``areas[s]``: the rate area of the first s updates)."""
+    areas = [0.0]
+    for step in range(steps):
+        areas.append(areas[-1] + schedule(step))
+    return areas
+
+
+def _smoothed(evals: Mapping[int, float | None], points: Sequence[int]) -> float | None:
+    values = [evals.get(point) for point in points]
+    if any(value is None for value in values):
+        return None
+    return math.fsum(values) / len(values)  # type: ignore[arg-type]
+
+
+def _eval_points(stop: int, spacing: int, floor: int) -> list[int]:
+    return sorted({max(floor, stop - index * spacing) for index in range(SMOOTH)})
+
+
+def _finalists(alive: list[int], screen: Mapping[int, float]) -> list[int]:
+    """The best at the screen, the longest alive, and the one halfway between them on the ladder."""
+    best = min(alive, key=lambda length: (screen[length], -length))
+    low, high = alive.index(best), len(alive) - 1
+    return sorted({best, alive[high], alive[(low + high + 1) // 2]})
+
+
+def _stops(
+    finalists: list[int], areas: Mapping[int, list[float]], margin: int, total: int, screen: int
+) -> dict[int, int]:
+    """Where each finalist has used the rate area the longest one used ``margin`` steps after its warmup."""
+    longest = max(finalists)
+    horizon = min(total, longest + margin)
+    goal = areas[longest][horizon]
+    stops = {}
+    for length in finalists:
+        reached = next((step for step, area in enumerate(areas[length]) if area >= goal - 1e-9), total)
+        stops[length] = min(total, max(screen, reached))
+    return stops
+
+
 # ---------------------------------------------------------------------------------------------- the finder
 
 
@@ -298,16 +503,17 @@ def find_warmup(
     model: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
     batches: Iterable[Any],
-    make_optimizer: Callable[[Iterable[torch.nn.Parameter], float], torch.optim.Optimizer],
+    make_optimizer: Callable[[torch.nn.Module, float], torch.optim.Optimizer],
     target_lr: float,
     *,
     total_steps: int,
     decay: str = "cosine",
     eval_batches: Iterable[Any] | None = None,
-    pilot_steps: int | None = None,
-    shares: Sequence[float] = DEFAULT_SHARES,
-    tolerance: float = 0.05,
+    shares: Sequence[float] | None = None,
     max_share: float = 0.5,
+    screen_steps: int | None = None,
+    noise_z: float = 2.0,
+    budget: float = 4.0,
     probe_tolerance: float = 0.0,
     bisections: int = 4,
     start_fraction: float = 0.5,
@@ -319,17 +525,24 @@ def find_warmup(
     Args:
         model: the model, at its initial weights (it is restored to them at the end).
         loss_fn: ``loss_fn(model, batch)`` -> a scalar loss tensor.
-        batches: training batches; the first ``pilot_steps`` are used, in order, by every pilot
-            (cycled when there are fewer). Unless ``eval_batches`` is given, the next 4 are held out.
-        make_optimizer: ``make_optimizer(parameters, lr)`` -> a fresh optimizer (called for every run).
+        batches: training batches, used in order by every pilot (cycled when there are fewer than the
+            longest pilot needs, at most ``max_share + 10%`` of the run). Unless ``eval_batches`` is
+            given, the 4 after them are held out.
+        make_optimizer: ``make_optimizer(model, lr)`` -> a fresh optimizer over the parameters to
+            train (called for every run), so frozen weights can be left out and parameter groups
+            built by name; each group's ``lr`` is its peak.
         target_lr: the peak learning rate the run will use.
         total_steps: the run's optimizer updates; the warmup shares and the decay refer to it.
         decay: spec text of what follows the warmup (``"cosine(to=0.1)"``).
-        pilot_steps: updates per pilot run (default 40% of the run, at least 20).
-        shares, tolerance, max_share: the candidates and the choice (module docstring).
+        shares, max_share: the candidate warmups as shares of the run (default: 0 and ``max_share``
+            times 1/32, 1/16, 1/8, 1/4, 1/2, 0.7 and 1), none longer than ``max_share``.
+        screen_steps: updates of the screen every candidate runs (default 20% of the run).
+        noise_z: how many measured standard deviations two finalists must differ by to count as different.
+        budget: the most optimizer updates the search may make, in runs of ``total_steps``.
         probe_tolerance, bisections, start_fraction: the critical-rate probe (module docstring).
         seed: ``torch.manual_seed`` before every run (dropout and the like), restored afterwards.
-        fallback: keyword arguments for :func:`rampup.recommend` when the probes are inconclusive.
+        fallback: keyword arguments for :func:`rampup.recommend` when the probes are inconclusive
+            (checked before anything trains; ``peak_lr`` is the target unless they give ``base_lr``).
     """
     import torch
 
@@ -339,31 +552,43 @@ def find_warmup(
     if not callable(loss_fn):
         raise RampupError("loss_fn", type(loss_fn).__name__, "a function (model, batch) -> loss tensor")
     if not callable(make_optimizer):
-        raise RampupError("make_optimizer", type(make_optimizer).__name__, "a function (parameters, lr) -> Optimizer")
+        raise RampupError("make_optimizer", type(make_optimizer).__name__, "a function (model, lr) -> Optimizer")
     target = _positive("target_lr", target_lr)
     total = _whole("total_steps", total_steps, 2)
-    tolerance = _positive("tolerance", tolerance)
     max_share = _positive("max_share", max_share)
     if max_share > 1:
         raise RampupError("max_share", max_share, "a share of the run in (0, 1]")
-    candidates_shares = _shares(shares, max_share)
+    candidate_shares = _shares(shares, max_share)
+    noise_z = _positive("noise_z", noise_z) if noise_z != 0 else 0.0
+    budget = _positive("budget", budget)
     if probe_tolerance < 0 or not math.isfinite(probe_tolerance):
         raise RampupError("probe_tolerance", probe_tolerance, "a relative rise of the loss >= 0")
     bisections = _whole("bisections", bisections, 0)
     start_fraction = _positive("start_fraction", start_fraction)
     as_schedule(decay).resolve(total)  # a bad decay fails here, before any run
-    steps = max(20, math.ceil(0.4 * total)) if pilot_steps is None else _whole("pilot_steps", pilot_steps, 1)
-    steps = min(steps, total)
-    train = _take(batches, steps + (0 if eval_batches is not None else DEFAULT_EVAL_BATCHES), "batches")
+    fallback_kwargs = _fallback_kwargs(fallback, total, decay, target)
+    recommend(**fallback_kwargs)  # a bad fallback fails here too, not after the probes
+    if screen_steps is None:
+        screen = max(1, math.ceil(SCREEN_SHARE * total))
+    else:
+        screen = min(total, _whole("screen_steps", screen_steps, 1))
+    margin = math.ceil(MARGIN_SHARE * total)
+    lengths = sorted({math.ceil(share * total) for share in candidate_shares})
+    horizon = min(total, max(screen, max(lengths) + margin))
+    train = _take(batches, horizon + (0 if eval_batches is not None else DEFAULT_EVAL_BATCHES), "batches")
     if eval_batches is not None:
         held_out = _take(eval_batches, _count_batches(eval_batches), "eval_batches")
     else:
-        train, held_out = train[:steps], train[steps:]
+        train, held_out = train[:horizon], train[horizon:]
+    shuffled = list(range(screen, horizon))
+    random.Random(seed).shuffle(shuffled)
+    order_b = train[:screen] + [train[index] for index in shuffled]  # order B: the same batches after the screen
+    spacing = max(1, math.ceil(SMOOTH_SPACING * total))
 
     rng_state = torch.random.get_rng_state()
     bench = _Bench(model, loss_fn, make_optimizer, train, held_out, seed)
     try:
-        bench.restart(target)
+        bench.restart(target, seed)  # checks make_optimizer before any training
         initial_loss = bench.held_out_loss()
         if not math.isfinite(initial_loss):
             raise RampupError("loss_fn", initial_loss, "a finite loss at the initial weights")
@@ -372,28 +597,70 @@ def find_warmup(
         start = 0.0  # below the target only when the probes found the edge there
         if critical is not None and critical < target:
             start = min(1.0, start_fraction * critical / target)
-        lengths = sorted({math.ceil(share * total) for share in candidates_shares})
-        pilots: list[Pilot] = []
+        specs = {length: _warmup_spec(length, start, decay) for length in lengths}
+        saved: dict[int, _Saved] = {}
+        screen_scores: dict[int, float | None] = {}
         for length in lengths:
-            spec = _warmup_spec(length, start, decay)
-            score, losses = bench.pilot(spec, target, total, steps)
-            pilots.append(Pilot(length, spec, score, False, tuple(losses)))
+            run = bench.start(specs[length], target, total)
+            points = _eval_points(screen, spacing, 1)
+            bench.advance(run, train, screen, points)
+            score = None if run.dead else _smoothed(run.evals, points)
+            screen_scores[length] = score
+            saved[length] = bench.save(run, target)
+        alive = [n for n in lengths if (s := screen_scores[n]) is not None and s < initial_loss]
+        finals: dict[int, tuple[float | None, ...]] = {}
+        stops: dict[int, int] = {}
+        runs_a: dict[int, _Run] = {}
+        if alive:
+            areas = {n: _areas(as_schedule(specs[n]).resolve(total), horizon) for n in alive}
+            finalists = _finalists(alive, {n: screen_scores[n] for n in alive})  # type: ignore[misc]
+            room = budget * total - bench.updates  # the probes and the screen are done
+            stops = _stops(finalists, areas, margin, horizon, screen)
+            while 2 * sum(stop - screen for stop in stops.values()) > room and len(finalists) > 2:
+                finalists.remove(finalists[1])  # the one between goes first
+                stops = _stops(finalists, areas, margin, horizon, screen)
+            cut = margin
+            while 2 * sum(stop - screen for stop in stops.values()) > room and cut > 0:
+                cut //= 2
+                stops = _stops(finalists, areas, cut, horizon, screen)
+            orders = (train, order_b) if 2 * sum(stop - screen for stop in stops.values()) <= room else (train,)
+            for index, length in enumerate(finalists):
+                points = _eval_points(stops[length], spacing, screen)
+                pair: list[float | None] = []
+                for order, sequence in enumerate(orders):
+                    run = bench.resume(saved[length], None if order == 0 else seed + 1 + index)
+                    bench.advance(run, sequence, stops[length], points)
+                    pair.append(None if run.dead else _smoothed(run.evals, points))
+                    if order == 0:
+                        runs_a[length] = run
+                finals[length] = tuple(pair)
     finally:
-        model.load_state_dict(bench.initial)
+        bench.load(bench.initial)
         torch.random.set_rng_state(rng_state)
 
-    scores = [p.score for p in pilots if p.score is not None and p.score < initial_loss]
-    best = min(scores) if scores else None
-    pilots = [
-        replace(
-            p,
-            healthy=best is not None
-            and p.score is not None
-            and p.score <= best * (1 + tolerance)
-            and p.score < initial_loss,
+    noise = _noise(finals)
+    tolerance = noise_z * noise if noise is not None else 0.0
+    means = {n: _mean(pair) for n, pair in finals.items()}
+    eligible = {n: m for n, m in means.items() if m is not None and m < initial_loss}
+    best = min(eligible.values()) if eligible else None
+    pilots: list[Pilot] = []
+    for length in lengths:
+        run = runs_a.get(length, saved[length].run)
+        finalist = length in finals
+        mean = means.get(length)
+        pilots.append(
+            Pilot(
+                warmup_steps=length,
+                spec=specs[length],
+                score=mean if finalist else screen_scores[length],
+                healthy=best is not None and mean is not None and length in eligible and mean <= best + tolerance,
+                train_losses=tuple(run.losses),
+                screen_score=screen_scores[length],
+                finalist=finalist,
+                scores=finals.get(length, ()),
+                stop_step=stops.get(length),
+            )
         )
-        for p in pilots
-    ]
     healthy = [p for p in pilots if p.healthy]
     evidence_args: dict[str, Any] = {
         "target_lr": target,
@@ -402,19 +669,24 @@ def find_warmup(
         "critical_lr": critical,
         "critical_bounded": bounded,
         "start_fraction": start,
-        "pilot_steps": steps,
+        "pilot_steps": max([screen, *stops.values()]),
         "pilots": tuple(pilots),
         "tolerance": tolerance,
+        "screen_steps": screen,
+        "noise": noise,
+        "noise_z": noise_z,
+        "updates": bench.updates,
+        "cost_runs": bench.updates / total,
     }
     reasons = [_critical_reason(probes, critical, bounded, target, start, initial_loss)]
     if not healthy:
         why = "every pilot diverged or ended above the initial loss"
-        return _fallback(fallback, total, decay, target, reasons, why, evidence_args, time.perf_counter() - start_time)
+        return _fallback(fallback_kwargs, reasons, why, evidence_args, time.perf_counter() - start_time)
 
-    chosen = min(max(p.warmup_steps for p in healthy), math.floor(max_share * total))
+    chosen = max(p.warmup_steps for p in healthy)
     spec = _warmup_spec(chosen, start, decay)
     schedule = as_schedule(spec).resolve(total)
-    reasons.append(_pilot_reason(pilots, steps, chosen, tolerance, best))
+    reasons.append(_pilot_reason(pilots, evidence_args, chosen, best))
     alternatives = tuple(
         Alternative(
             f"pilot linear({p.warmup_steps})" if p.warmup_steps else "pilot without warmup",
@@ -425,6 +697,10 @@ def find_warmup(
         for p in pilots
         if p.warmup_steps != chosen
     )
+    exports = exports_for(schedule, chosen, total, target)
+    if start > 0 and chosen > 0:
+        exports, nearest_reason = _nearest_export(chosen, start, decay, total, target)
+        reasons.append(nearest_reason)
     evidence = FinderEvidence(
         **evidence_args, chosen_steps=chosen, inconclusive=None, wall_s=time.perf_counter() - start_time
     )
@@ -438,17 +714,45 @@ def find_warmup(
         peak_lr=target,
         reasons=tuple(reasons),
         alternatives=alternatives,
-        exports=exports_for(schedule, chosen, total, target) if start == 0 else _from_export(),
+        exports=exports,
         evidence=evidence,
     )
 
 
-def _from_export() -> dict[str, Any]:
-    note = (
-        "the warmup starts above 0 (from=...), which no Hugging Face scheduler does; "
-        "drive the optimizer with rampup.torch.RampupLR (or rampup.hf's RampupTrainer) instead"
+def _mean(pair: Sequence[float | None]) -> float | None:
+    if not pair or any(value is None for value in pair):
+        return None
+    return math.fsum(pair) / len(pair)  # type: ignore[arg-type]
+
+
+def _noise(finals: Mapping[int, tuple[float | None, ...]]) -> float | None:
+    """One score's standard deviation, pooled over the finalists' two orders (None: no complete pair)."""
+    gaps = [
+        pair[0] - pair[1] for pair in finals.values() if len(pair) == 2 and pair[0] is not None and pair[1] is not None
+    ]
+    if not gaps:
+        return None
+    return math.sqrt(math.fsum(gap**2 for gap in gaps) / (2 * len(gaps)))
+
+
+def _nearest_export(chosen: int, start: float, decay: str, total: int, target: float) -> tuple[dict[str, Any], Reason]:
+    """The linear warmup from 0 (all Hugging Face / TRL can run) that reaches the peak at the same step."""
+    nearest_spec = _warmup_spec(chosen, 0.0, decay)
+    nearest = exports_for(as_schedule(nearest_spec).resolve(total), chosen, total, target)
+    how = (
+        f"a linear warmup from 0 over the same {chosen} steps: it reaches the peak at the same step and its rate "
+        f"is never above the finding's, so it is at least as stable; it gives up {format_number(round(start, 4))} "
+        f"of the peak at the start ({format_number(round(start * chosen / 2, 1))} steps' worth of rate area)"
     )
-    return {"hf": None, "trl": None, "note": note}
+    note = (
+        "the warmup starts above 0 (from=...), which no Hugging Face scheduler does: drive the optimizer with "
+        "rampup.torch.RampupLR (or rampup.hf's RampupTrainer) for the exact schedule, or use exports['nearest']"
+    )
+    exports: dict[str, Any] = {"hf": None, "trl": None, "note": note}
+    if nearest.get("hf") is not None:
+        exports["nearest"] = {"spec": nearest_spec, "how": how, "hf": nearest["hf"], "trl": nearest["trl"]}
+    detail = f"for Hugging Face / TRL, which start every warmup at 0: {nearest_spec}, {how}"
+    return exports, Reason("nearest built-in warmup", SRC_CRITICAL, detail)
 
 
 def _critical_reason(
@@ -475,39 +779,49 @@ def _critical_reason(
     return Reason("critical-rate probe", SRC_CRITICAL, detail)
 
 
-def _pilot_reason(pilots: list[Pilot], steps: int, chosen: int, tolerance: float, best: float | None) -> Reason:
-    scores = ", ".join(
-        f"{p.warmup_steps}: {'diverged' if p.score is None else f'{p.score:.4g}'}{'' if p.healthy else ' x'}"
+def _pilot_reason(pilots: list[Pilot], evidence: Mapping[str, Any], chosen: int, best: float | None) -> Reason:
+    def text(score: float | None) -> str:
+        return "diverged" if score is None else f"{score:.4g}"
+
+    screened = ", ".join(f"{p.warmup_steps}: {text(p.screen_score)}" for p in pilots)
+    finals = ", ".join(
+        f"{p.warmup_steps} (to step {p.stop_step}): {' / '.join(text(s) for s in p.scores)}{'' if p.healthy else ' x'}"
         for p in pilots
+        if p.finalist
     )
+    noise = evidence["noise"]
     detail = (
-        f"{len(pilots)} pilots of {steps} steps, held-out loss by warmup length ({scores}; x = not healthy); "
-        f"healthy = within {tolerance:.0%} of the best ({best:.4g}); the longest healthy warmup: {chosen} steps"
+        f"screen of {len(pilots)} warmups, {evidence['screen_steps']} steps each, held-out loss ({screened}); "
+        f"final on two batch orders at equal rate area ({finals}; x = worse than the best by more than the noise); "
+        f"measured noise {'n/a' if noise is None else f'{noise:.3g}'} nats per score, so finalists within "
+        f"{evidence['noise_z']:g} x that = {evidence['tolerance']:.3g} of the best ({text(best)}) count as equal; "
+        f"the longest of those: {chosen} steps; cost {evidence['cost_runs']:.2f} runs"
     )
     return Reason("warmup range test", SRC_PILOTS, detail)
 
 
 def _why_not(pilot: Pilot, best: float | None, tolerance: float) -> str:
+    if not pilot.finalist:
+        if pilot.screen_score is None:
+            return "its pilot diverged in the screen"
+        return f"screened out (held-out {pilot.screen_score:.4g} after the screen)"
     if pilot.score is None:
         return "its pilot diverged"
     if not pilot.healthy:
-        return f"its pilot ended at {pilot.score:.4g}, more than {tolerance:.0%} above the best ({best:.4g})"
-    return "healthy, but a longer warmup was healthy too"
+        return (
+            f"its pilots ended at {pilot.score:.4g}, more than the noise ({tolerance:.3g}) above the best ({best:.4g})"
+        )
+    return "within the noise of the best, but a longer warmup was too"
 
 
 def _fallback(
-    fallback: Mapping[str, Any] | None,
-    total: int,
-    decay: str,
-    target: float,
+    kwargs: dict[str, Any],
     reasons: list[Reason],
     why: str,
     evidence_args: dict[str, Any],
     wall_s: float,
 ) -> WarmupFinding:
     """The advisor's recommendation, with the probes' evidence and the reason the finder fell back."""
-    kwargs: dict[str, Any] = {"total_steps": total, "decay": decay, "peak_lr": target}
-    kwargs.update(fallback or {})
     advice = recommend(**kwargs)
     fell_back = Reason(
         "finder inconclusive",

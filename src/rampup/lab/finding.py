@@ -13,7 +13,7 @@ import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rampup.lab.metrics import clamped_final
 from rampup.lab.runner import SweepSummary, plan_trials, run_sweep
@@ -133,8 +133,9 @@ def check_against_grid(
 
 def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | None = None) -> WarmupFinding:
     """:func:`rampup.find_warmup` on a built-in task at peak rate ``lr``: the task's model at ``seed``'s
-    initial weights, its optimizer and the first batches of ``seed``'s data order (a seed no sweep
-    uses by default, so that the finder does not see the weights it is then checked on)."""
+    initial weights, its optimizer (the trial's builder, over the trainable parameters) and ``seed``'s
+    data order (a seed no sweep uses by default, so that the finder does not see the weights it is then
+    checked on)."""
     import numpy as np
     import torch
 
@@ -151,20 +152,18 @@ def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | N
         torch.manual_seed(seed)
         model = data.model(config)
         rng = np.random.default_rng(seed)
-        pilot_steps = max(20, math.ceil(0.4 * config.steps))
-        batches = [data.batch(rng, config.batch) for _ in range(pilot_steps)]
+        batches = (data.batch(rng, config.batch) for _ in range(config.steps))  # the finder takes what it needs
         held_out = [(data.eval_x, data.eval_y)]
 
-        def optimizer_for(parameters: Any, rate: float) -> torch.optim.Optimizer:
-            optimizer = make_optimizer(config, model)
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            return optimizer
+        def optimizer_for(module: torch.nn.Module, rate: float) -> torch.optim.Optimizer:
+            return make_optimizer(replace(config, peak_lr=rate), module)
 
         def loss_fn(module: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
             return data.loss(module, *batch)
 
-        betas = config.optimizer.betas if config.optimizer.name == "adam" else None
+        betas = config.optimizer.betas if config.optimizer.name.startswith("adam") else None
+        # how a user would describe the run to the advisor (the task's own description when it has one)
+        advice = dict(getattr(task, "advice", None) or {"regime": "pretrain", "architecture": task.architecture})
         return find_warmup(
             model,
             loss_fn,
@@ -174,14 +173,8 @@ def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | N
             total_steps=config.steps,
             decay=task.decay,
             eval_batches=held_out,
-            pilot_steps=pilot_steps,
             seed=seed,
-            fallback={
-                "regime": "pretrain",
-                "architecture": task.architecture,
-                "optimizer": config.optimizer.name,
-                "betas": betas,
-            },
+            fallback={**advice, "optimizer": config.optimizer.name, "betas": betas},
         )
     finally:
         torch.set_num_threads(threads)
