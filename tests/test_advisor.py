@@ -274,9 +274,16 @@ def test_linear_scaling_of_a_base_warmup_the_seed_example() -> None:
 
 
 def test_large_batch_warmup_vs_cap() -> None:
+    # a warmup scaled up for a large batch may take up to half the run by default
     advice = recommend(total_steps=100_000, batch_size=8192, base_batch_size=256, base_warmup_steps=1000)
-    assert advice.warmup_steps == 25_000  # 32000 cut to 25%
-    assert rules(advice)[-1] == "max-share"
+    assert advice.warmup_steps == 32_000
+    longer = recommend(total_steps=50_000, batch_size=8192, base_batch_size=256, base_warmup_steps=1000)
+    assert longer.warmup_steps == 25_000 and rules(longer)[-1] == "max-share"  # 32000 cut to 50%
+    capped = recommend(
+        total_steps=100_000, batch_size=8192, base_batch_size=256, base_warmup_steps=1000, max_warmup_share=0.25
+    )
+    assert capped.warmup_steps == 25_000  # an explicit cap still wins
+    assert rules(capped)[-1] == "max-share"
 
 
 def test_rule_based_warmup_is_not_scaled_twice() -> None:
@@ -291,8 +298,23 @@ def test_rule_based_warmup_is_not_scaled_twice() -> None:
     )
     assert advice.warmup_steps == 6260  # DeiT: 5 epochs, not 10
     assert advice.peak_lr == pytest.approx(1e-3)
-    seed = alternative(advice, "the seed's scaling")
-    assert seed.warmup_steps == 12_520 and "twice" in seed.why_not
+    scaled = advice.reasons[rules(advice).index("large-batch-warmup")].detail
+    assert "6260 x 2 = 12520" in scaled and "5 epochs = 6260" in scaled
+
+
+def test_a_scaled_up_rate_scales_the_rules_warmup() -> None:
+    # the lab's conv task as a user describes it: batch 1024, a rate tuned at batch 128, 160 updates
+    advice = recommend(total_steps=160, batch_size=1024, base_batch_size=128, base_lr=0.1, optimizer="sgd")
+    assert advice.peak_lr == pytest.approx(0.8)
+    assert advice.warmup_steps == 64  # 5% of 160 = 8 steps, x8
+    assert "large-batch-warmup" in rules(advice)
+    # scaled x32 it would be 256: the large-batch cap is half the run
+    steep = recommend(total_steps=160, batch_size=4096, base_batch_size=128, base_lr=0.1, optimizer="sgd")
+    assert steep.warmup_steps == 80 and rules(steep)[-1] == "max-share"
+    # a rate given as is (tuned at this batch) is not scaled, nor is its warmup
+    given = recommend(total_steps=160, batch_size=1024, base_batch_size=128, peak_lr=0.8, optimizer="sgd")
+    assert given.warmup_steps == 8
+    assert alternative(given, "the seed's scaling").warmup_steps == 64
 
 
 # ---------------------------------------------------------------------------------------------- optimizers
@@ -655,7 +677,17 @@ def test_cli_scaling_options(capsys: pytest.CaptureFixture[str]) -> None:
     main(argv)
     data = json.loads(capsys.readouterr().out)
     assert data["peak_lr"] == pytest.approx(3.2)
-    assert data["warmup_steps"] == 707
+    # the rate is scaled x32: 707 x 32 steps, cut to half the run (no epoch length is known to bound it)
+    assert data["warmup_steps"] == 7065
+    argv[argv.index("--total-steps") : argv.index("--total-steps") + 2] = [
+        "--dataset-size",
+        "1281167",
+        "--epochs",
+        "90",
+    ]
+    main(argv)
+    data = json.loads(capsys.readouterr().out)
+    assert data["warmup_steps"] == 785  # at most Goyal et al.'s 5 epochs (157 updates each)
 
 
 @pytest.mark.parametrize(

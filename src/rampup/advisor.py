@@ -15,9 +15,11 @@ overrule an earlier one (docs/advisor.md explains every choice):
    and Pre-LN the low end (Xiong et al. 2020); SGD takes the low end.
 2. **Large batch** (Goyal et al. 2017): the rate scales by ``batch / base_batch``;
    a warmup given for the base batch (``base_warmup_steps``) scales the same way
-   and replaces the base rule.
+   and replaces the base rule; without one, a rate scaled up k-fold multiplies the
+   base rule's warmup by k (at most 5 epochs, Goyal et al.'s warmup).
 3. **Adam from scratch** (Ma & Yarats 2021): at least ``2 / (1 - beta2)`` steps.
-4. **Cap**: never more than ``max_warmup_share`` of the run (default 25%); the cap
+4. **Cap**: never more than ``max_warmup_share`` of the run (default 25%, 50% when the
+   rate was scaled up for a large batch); the cap
    beats every rule above.
 5. **Never zero** for Adam-family optimizers from scratch and for Post-LN
    transformers: at least 1 step, even where the cap rounds down to 0.
@@ -41,6 +43,7 @@ from rampup.schedule import Schedule, parse
 
 __all__ = [
     "ARCHITECTURES",
+    "LARGE_BATCH_MAX_SHARE",
     "MAX_WARMUP_SHARE",
     "OPTIMIZERS",
     "REGIMES",
@@ -54,6 +57,7 @@ __all__ = [
     "exports_for",
     "general_share",
     "large_batch",
+    "large_batch_warmup",
     "large_model",
     "layer_norm_share",
     "lora_default",
@@ -68,6 +72,8 @@ __all__ = [
 
 #: default cap: never more than this share of the run is warmup (docs/advisor.md: why 25%)
 MAX_WARMUP_SHARE = 0.25
+#: the default cap when the rate is scaled up for a large batch (docs/advisor.md: the lab's large-batch tasks)
+LARGE_BATCH_MAX_SHARE = 0.5
 #: below this many training examples a fine-tuning dataset counts as small (GLUE's small tasks)
 SMALL_DATASET = 100_000
 
@@ -426,6 +432,28 @@ def large_batch(batch_size: int, base_batch_size: int, base: float) -> float:
     return base * batch_size / base_batch_size
 
 
+def large_batch_warmup(rule_steps: int, k: float, steps_per_epoch: float | None) -> RuleResult:
+    """A rate scaled up ``k``-fold by the linear scaling rule gets ``k`` times the rule's warmup.
+
+    ``ceil(rule_steps * k)`` (the seed: "warmup_steps = base_warmup * batch / base_batch"; large-batch
+    training "requires proportionally longer warmup"), at most Goyal et al.'s 5 epochs when the
+    epoch is known (they warmed up for 5 epochs at every batch up to 32x the base and found it enough)
+    and never less than the rule's own warmup. The cap for such a run is :data:`LARGE_BATCH_MAX_SHARE`.
+    """
+    scaled = ceil_steps(rule_steps * k)
+    detail = (
+        f"the rate is scaled x{format_number(k)} by the linear rule: the warmup grows with it, "
+        f"{rule_steps} x {format_number(k)} = {scaled} steps"
+    )
+    steps = scaled
+    if steps_per_epoch is not None:
+        goyal = _epoch_steps(5, steps_per_epoch)
+        if goyal < scaled:
+            steps = max(goyal, rule_steps)
+            detail += f", at most Goyal et al.'s 5 epochs = {goyal} steps: {steps}"
+    return RuleResult(steps, Reason("large-batch-warmup", SRC_GOYAL, detail))
+
+
 def adam_untuned_bound(beta2: float) -> RuleResult:
     """Adam-family optimizers from scratch: at least ``2 / (1 - beta2)`` warmup steps (Ma & Yarats 2021).
 
@@ -670,7 +698,7 @@ class _Setup:
     base_warmup: int | None
     base_lr: float | None
     peak_lr: float | None
-    share: float
+    share: float | None
     decay: str
 
     @property
@@ -698,6 +726,8 @@ class _Advice:
     setup: _Setup
     warmup: int = 0
     peak_lr: float | None = None
+    #: whether the warmup was scaled up for a large batch (the cap is then LARGE_BATCH_MAX_SHARE by default)
+    large_batch: bool = False
     reasons: list[Reason] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
 
@@ -737,7 +767,7 @@ def _setup(
     arch = _choice("architecture", architecture, tuple(ARCHITECTURES), {})
     run = _run(total_steps, dataset_size, batch_size, grad_accum, num_processes, epochs)
     share = _positive("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
-    if share is None or share > 1:
+    if share is not None and share > 1:
         raise RampupError("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
     decay_text = _decay_text(decay)
     lr = _positive("peak_lr", peak_lr, "a learning rate > 0")
@@ -845,13 +875,19 @@ def _scale_batch(advice: _Advice, base: RuleResult) -> None:
         advice.weigh(f"{rule} rule", base, "base_warmup_steps, scaled to the batch, is more specific")
         advice.reasons.append(Reason("large-batch-warmup", SRC_GOYAL, detail))
         advice.warmup = scaled
+        advice.large_batch = k > 1
+    elif k > 1 and setup.base_lr is not None:
+        grown = large_batch_warmup(advice.warmup, k, setup.run.steps_per_epoch)
+        advice.reasons.append(grown.reason)
+        advice.warmup = grown.steps
+        advice.large_batch = True
     elif k != 1:
         advice.weigh(
             f"the seed's scaling applied to the {rule} rule: {advice.warmup} x {format_number(k)}",
             RuleResult(ceil_steps(advice.warmup * k), base.reason),
-            "that rule is measured at this run's own batch and length (a share of the run, epochs, or a range from "
-            "recipes at their own batch): scaling it again counts the batch twice; pass base_warmup_steps to scale "
-            "a warmup tuned at the base batch",
+            "the rate is not scaled up here (peak_lr is given, or the batch is smaller than the base): the rule's "
+            "warmup stands; pass base_lr to scale the rate, or base_warmup_steps to scale a warmup tuned at the "
+            "base batch",
         )
 
 
@@ -890,9 +926,12 @@ def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
     setup = advice.setup
     total = setup.run.total_steps
     if total is not None:
-        cap = max_share_cap(total, setup.share)
+        chosen = setup.share
+        if chosen is None:
+            chosen = LARGE_BATCH_MAX_SHARE if advice.large_batch else MAX_WARMUP_SHARE
+        cap = max_share_cap(total, chosen)
         if advice.warmup > cap:
-            share = format_number(setup.share)
+            share = format_number(chosen)
             detail = f"at most {share} of the run: floor({share} x {total}) = {cap}; cuts {advice.warmup} to {cap}"
             if bound is not None and bound.steps > cap >= 3:
                 beta2 = math.floor((1 - 2 / cap) * 1e4) / 1e4
@@ -927,7 +966,7 @@ def recommend(
     base_warmup_steps: int | None = None,
     base_lr: float | None = None,
     peak_lr: float | None = None,
-    max_warmup_share: float = MAX_WARMUP_SHARE,
+    max_warmup_share: float | None = None,
     decay: str = "linear",
 ) -> Recommendation:
     """The warmup for a training setup: a number of steps, the schedule, the reasons and the exports.

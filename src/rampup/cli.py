@@ -236,7 +236,13 @@ def recommend_command(
     peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Peak learning rate, used as is.")] = None,
     base_lr: Annotated[float | None, typer.Option("--base-lr", help="Rate at the base batch, scaled.")] = None,
     decay: Annotated[str, typer.Option("--decay", help="After the warmup: linear, cosine(to=0.1)...")] = "linear",
-    max_warmup_share: Annotated[float, typer.Option("--max-warmup-share", help="Cap, share of the run.")] = 0.25,
+    max_warmup_share: Annotated[
+        float | None,
+        typer.Option(
+            "--max-warmup-share",
+            help="Cap, share of the run (default 0.25; 0.5 for a rate scaled up for a large batch).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON.")] = False,
     plot_path: Annotated[
         str | None, typer.Option("--plot", help="Also draw the schedule next to the alternatives (a PNG).")

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from rampup.errors import RampupError
 
-__all__ = ["ALPHABET", "CORPUS_FILES", "Corpus", "load_corpus"]
+__all__ = ["ALPHABET", "CORPUS_FILES", "FINETUNE_FILES", "Corpus", "load_corpus", "load_text"]
 
 #: stdlib modules read, in this order (pure Python, present in CPython 3.10 - 3.13)
 CORPUS_FILES: tuple[str, ...] = (
@@ -47,6 +47,20 @@ CORPUS_FILES: tuple[str, ...] = (
     "typing.py",
 )
 
+#: other stdlib modules (present in CPython 3.10 - 3.13): the text the ``lora`` task fine-tunes on
+FINETUNE_FILES: tuple[str, ...] = (
+    "configparser.py",
+    "csv.py",
+    "gettext.py",
+    "locale.py",
+    "logging/__init__.py",
+    "optparse.py",
+    "shutil.py",
+    "subprocess.py",
+    "tempfile.py",
+    "threading.py",
+)
+
 #: newline, tab and printable ASCII; every other character maps to the last id
 ALPHABET = "\n\t" + "".join(chr(c) for c in range(32, 127))
 _OTHER = len(ALPHABET)
@@ -72,12 +86,12 @@ def _encode(text: str) -> npt.NDArray[np.int64]:
 
 
 @lru_cache(maxsize=4)
-def load_corpus(chars: int = 600_000, heldout_fraction: float = 0.1) -> Corpus:
-    """The first ``chars`` characters of the stdlib files, the last ``heldout_fraction`` held out."""
+def load_text(chars: int = 600_000, files: tuple[str, ...] = CORPUS_FILES) -> str:
+    """The first ``chars`` characters of the stdlib ``files`` joined in order."""
     root = sysconfig.get_paths()["stdlib"]
     parts: list[str] = []
     size = 0
-    for name in CORPUS_FILES:
+    for name in files:
         path = os.path.join(root, *name.split("/"))
         try:
             with open(path, encoding="utf-8") as handle:
@@ -93,6 +107,21 @@ def load_corpus(chars: int = 600_000, heldout_fraction: float = 0.1) -> Corpus:
         raise RampupError(
             "corpus", len(text), f"at least {chars // 2} characters of stdlib source", hint=f"read from {root}"
         )
+    return text
+
+
+@lru_cache(maxsize=4)
+def load_corpus(
+    chars: int = 600_000,
+    heldout_fraction: float = 0.1,
+    files: tuple[str, ...] = CORPUS_FILES,
+    swapcase: bool = False,
+) -> Corpus:
+    """The first ``chars`` characters of the stdlib ``files`` as ids, the last ``heldout_fraction`` held out
+    (upper and lower case swapped when ``swapcase``)."""
+    text = load_text(chars, files)
+    if swapcase:
+        text = text.swapcase()
     ids = _encode(text)
     cut = int(len(ids) * (1 - heldout_fraction))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

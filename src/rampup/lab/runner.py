@@ -58,15 +58,8 @@ def advisor_schedule(task: Task, steps: int, optimizer: OptimizerSettings) -> Sc
     """The advisor's warmup for the task, followed by the task's decay, resolved to ``steps``."""
     from rampup.advisor import recommend
 
-    betas = optimizer.betas if optimizer.name == "adam" else None
-    rec = recommend(
-        total_steps=steps,
-        regime="pretrain",
-        architecture=task.architecture,
-        optimizer=optimizer.name,
-        betas=betas,
-        decay=task.decay,
-    )
+    betas = optimizer.betas if optimizer.name in ("adam", "adamw") else None
+    rec = recommend(total_steps=steps, optimizer=optimizer.name, betas=betas, decay=task.decay, **task.advice)
     return as_schedule(rec.spec).resolve(total_steps=steps)
 
 
@@ -135,10 +128,13 @@ def plan_trials(
         raise RampupError("--steps", steps, f"a whole number of steps >= {MIN_STEPS}")
     optimizer = spec.optimizer.with_beta2(beta2)
     data = dict(spec.data)
-    if spec.kind == "charlm":
-        from rampup.lab.corpus import load_corpus
+    if spec.kind in ("charlm", "wordlm", "lora"):
+        from rampup.lab.corpus import FINETUNE_FILES, load_corpus
 
         data["sha256"] = load_corpus(int(data["chars"]), float(data["heldout"])).sha256
+        if spec.kind == "lora":
+            tune = load_corpus(int(data["finetune_chars"]), float(data["heldout"]), FINETUNE_FILES, swapcase=True)
+            data["finetune_sha256"] = tune.sha256
     schedules = {warmup: str(schedule_for(spec, warmup, total, optimizer)) for warmup in warmups}
     trials: list[TrialConfig] = []
     for warmup in warmups:

@@ -29,7 +29,7 @@ __all__ = ["TASKS", "OptimizerSettings", "Task", "get_task"]
 class OptimizerSettings:
     """Adam (``betas``, ``eps``) or SGD (``momentum``); ``weight_decay`` for both."""
 
-    name: Literal["adam", "sgd"]
+    name: Literal["adam", "adamw", "sgd"]
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     momentum: float = 0.0
@@ -45,7 +45,7 @@ class OptimizerSettings:
         """These settings with Adam's ``beta2`` replaced (checked to lie in (0, 1))."""
         if beta2 is None:
             return self
-        if self.name != "adam":
+        if self.name not in ("adam", "adamw"):
             raise RampupError("--beta2", beta2, "no beta2 for an SGD task", hint="beta2 applies to Adam tasks only")
         if not (isinstance(beta2, float | int) and math.isfinite(beta2) and 0 < beta2 < 1):
             raise RampupError("--beta2", beta2, "a number between 0 and 1, e.g. 0.98")
@@ -62,7 +62,7 @@ class Task:
 
     name: str
     title: str
-    kind: Literal["charlm", "mlp"]
+    kind: Literal["charlm", "mlp", "conv", "wordlm", "lora"]
     steps: int
     batch: int
     normal_lr: float
@@ -72,12 +72,16 @@ class Task:
     model: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     decay: str = "cosine(to=0.1)"
+    #: how a user would describe this run to :func:`rampup.recommend` (besides its length, decay and optimizer)
+    advice: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One paragraph for ``rampup lab tasks``."""
         opt = self.optimizer
-        if opt.name == "adam":
-            how = f"Adam(betas={opt.betas}, eps={opt.eps:g})"
+        if opt.name in ("adam", "adamw"):
+            name = "AdamW" if opt.name == "adamw" else "Adam"
+            decay = f", weight_decay={opt.weight_decay:g}" if opt.weight_decay else ""
+            how = f"{name}(betas={opt.betas}, eps={opt.eps:g}{decay})"
         else:
             how = f"SGD(momentum={opt.momentum:g}, weight_decay={opt.weight_decay:g})"
         sizes = ", ".join(f"{key}={value}" for key, value in self.model.items())
@@ -108,6 +112,7 @@ TASKS: dict[str, Task] = {
             architecture="post-ln",
             model={**_CHARLM_MODEL, "norm": "post"},
             data=dict(_CHARLM_DATA),
+            advice={"regime": "pretrain", "architecture": "post-ln"},
         ),
         Task(
             name="preln",
@@ -121,6 +126,7 @@ TASKS: dict[str, Task] = {
             architecture="pre-ln",
             model={**_CHARLM_MODEL, "norm": "pre"},
             data=dict(_CHARLM_DATA),
+            advice={"regime": "pretrain", "architecture": "pre-ln"},
         ),
         Task(
             name="mlp",
@@ -134,6 +140,79 @@ TASKS: dict[str, Task] = {
             architecture=None,
             model={"width": 128, "depth": 3},
             data={"inputs": 32, "classes": 10, "examples": 50_000, "heldout": 5_000, "teacher_seed": 1234},
+            advice={"regime": "pretrain", "batch_size": 1024, "base_batch_size": 256, "base_lr": 1.0},
+        ),
+        Task(
+            name="conv",
+            title="batch-norm conv net on generated images, SGD momentum at batch 1024, rate scaled by the linear rule",
+            kind="conv",
+            steps=160,
+            batch=1024,
+            normal_lr=0.1,
+            high_lr=0.8,
+            optimizer=OptimizerSettings("sgd", momentum=0.9),
+            architecture=None,
+            model={"width": 8},
+            data={
+                "size": 16,
+                "classes": 20,
+                "examples": 20_000,
+                "heldout": 2_000,
+                "shift": 2,
+                "noise": 5.0,
+                "data_seed": 4321,
+            },
+            advice={"regime": "pretrain", "batch_size": 1024, "base_batch_size": 128, "base_lr": 0.1},
+        ),
+        Task(
+            name="encoder",
+            title="word-level LM from torch.nn.TransformerEncoderLayer (Post-LN), AdamW beta2 0.999, weight decay 0.1",
+            kind="wordlm",
+            steps=300,
+            batch=16,
+            normal_lr=3e-3,
+            high_lr=1.5e-2,
+            optimizer=OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1),
+            architecture="post-ln",
+            model={"d_model": 64, "layers": 2, "heads": 4, "context": 32},
+            data={"corpus": "python-stdlib", "chars": 600_000, "heldout": 0.1, "vocab": 1024, "eval_sequences": 256},
+            advice={"regime": "pretrain", "architecture": "post-ln"},
+        ),
+        Task(
+            name="lora",
+            title="LoRA (rank 4) fine-tuning of a pretrained Pre-LN char model on case-swapped stdlib source, AdamW",
+            kind="lora",
+            steps=200,
+            batch=16,
+            normal_lr=1e-3,
+            high_lr=3e-2,
+            optimizer=OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8),
+            architecture="decoder",
+            model={"d_model": 48, "layers": 2, "heads": 4, "context": 32, "init_std": 0.02, "rank": 4, "alpha": 8},
+            data={
+                "corpus": "python-stdlib",
+                "chars": 600_000,
+                "heldout": 0.1,
+                "vocab": 99,
+                "finetune_chars": 300_000,
+                "eval_sequences": 256,
+                "pretrain": {"steps": 800, "batch": 32, "lr": 3e-3, "seed": 777},
+            },
+            advice={"regime": "lora"},
+        ),
+        Task(
+            name="noisy",
+            title="the Post-LN character LM at batch 4 (a noisy per-step loss), Adam, 600 steps",
+            kind="charlm",
+            steps=600,
+            batch=4,
+            normal_lr=2e-3,
+            high_lr=1e-2,
+            optimizer=_ADAM,
+            architecture="post-ln",
+            model={**_CHARLM_MODEL, "norm": "post"},
+            data=dict(_CHARLM_DATA),
+            advice={"regime": "pretrain", "architecture": "post-ln"},
         ),
     )
 }

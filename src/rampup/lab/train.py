@@ -30,12 +30,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.nn import functional
 
-from rampup.lab.corpus import load_corpus
-from rampup.lab.models import MLP, CharTransformer
+from rampup.lab.data import TaskData, task_data
 from rampup.lab.result import TrialConfig, TrialResult
-from rampup.lab.tasks import get_task
 from rampup.monitor import WarmupMonitor
 from rampup.monitor.torch import MonitoredLR, grad_norm
 from rampup.schedule import as_schedule
@@ -84,80 +81,19 @@ def count_spikes(losses: list[float], window: int, ratio: float = SPIKE_RATIO, a
     return spikes
 
 
-class _CharData:
-    def __init__(self, config: TrialConfig) -> None:
-        corpus = load_corpus(int(config.data["chars"]), float(config.data["heldout"]))
-        if corpus.sha256 != config.data.get("sha256", corpus.sha256):
-            raise RuntimeError("the stdlib corpus on this machine differs from the one the trial was planned with")
-        self.context = int(config.model["context"])
-        self.train = torch.from_numpy(corpus.train)
-        self.vocab = corpus.vocab_size
-        self.offsets = torch.arange(self.context + 1)
-        rng = np.random.default_rng(12345)
-        starts = rng.integers(0, len(corpus.heldout) - self.context - 1, int(config.data["eval_sequences"]))
-        held = torch.from_numpy(corpus.heldout)[torch.from_numpy(starts)[:, None] + self.offsets]
-        self.eval_x, self.eval_y = held[:, :-1], held[:, 1:]
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        starts = torch.from_numpy(rng.integers(0, len(self.train) - self.context - 1, size))
-        window = self.train[starts[:, None] + self.offsets]
-        return window[:, :-1], window[:, 1:]
-
-    def model(self, config: TrialConfig) -> torch.nn.Module:
-        m = config.model
-        return CharTransformer(
-            self.vocab,
-            self.context,
-            int(m["d_model"]),
-            int(m["layers"]),
-            int(m["heads"]),
-            str(m["norm"]),
-            float(m["init_std"]),
-        )
-
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        logits = model(x)
-        return functional.cross_entropy(logits.reshape(-1, self.vocab), y.reshape(-1))
-
-
-class _TeacherData:
-    """Inputs ~ N(0, I); labels = argmax of a fixed random two-layer tanh teacher."""
-
-    def __init__(self, config: TrialConfig) -> None:
-        d = config.data
-        gen = torch.Generator().manual_seed(int(d["teacher_seed"]))
-        inputs, classes, examples, heldout = int(d["inputs"]), int(d["classes"]), int(d["examples"]), int(d["heldout"])
-        x = torch.randn(examples, inputs, generator=gen)
-        w1 = torch.randn(inputs, 64, generator=gen) / math.sqrt(inputs)
-        w2 = torch.randn(64, classes, generator=gen) / 8
-        y = (torch.tanh(2 * x @ w1) @ w2).argmax(1)
-        self.inputs, self.classes = inputs, classes
-        self.train_x, self.train_y = x[:-heldout], y[:-heldout]
-        self.eval_x, self.eval_y = x[-heldout:], y[-heldout:]
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
-        return self.train_x[index], self.train_y[index]
-
-    def model(self, config: TrialConfig) -> torch.nn.Module:
-        return MLP(self.inputs, int(config.model["width"]), int(config.model["depth"]), self.classes)
-
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return functional.cross_entropy(model(x), y)
-
-
-def task_data(config: TrialConfig) -> _CharData | _TeacherData:
-    """The data (and model builder and loss) of the trial's task."""
-    kind = get_task(config.task).kind
-    return _CharData(config) if kind == "charlm" else _TeacherData(config)
-
-
 def make_optimizer(config: TrialConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     """The trial's optimizer over the model's trainable parameters, at the trial's peak rate."""
     opt = config.optimizer
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    if opt.name == "adam":
-        return torch.optim.Adam(
+    parameters: Any = [p for p in model.parameters() if p.requires_grad]
+    if opt.name == "adamw" and opt.weight_decay:
+        # the usual groups: no weight decay on biases and normalization weights (vectors)
+        parameters = [
+            {"params": [p for p in parameters if p.dim() >= 2]},
+            {"params": [p for p in parameters if p.dim() < 2], "weight_decay": 0.0},
+        ]
+    if opt.name in ("adam", "adamw"):
+        kind = torch.optim.AdamW if opt.name == "adamw" else torch.optim.Adam
+        return kind(
             parameters,
             lr=config.peak_lr,
             betas=opt.betas,
@@ -168,7 +104,7 @@ def make_optimizer(config: TrialConfig, model: torch.nn.Module) -> torch.optim.O
     return torch.optim.SGD(parameters, lr=config.peak_lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
 
 
-def _evaluate(data: _CharData | _TeacherData, model: torch.nn.Module) -> float:
+def _evaluate(data: TaskData, model: torch.nn.Module) -> float:
     model.eval()
     with torch.no_grad():
         value = float(data.loss(model, data.eval_x, data.eval_y))
