@@ -7,8 +7,8 @@ run) and the advisor's warmup on seeds 0-2; runs the finder with probe seeds 100
 each answer on the same seeds (and, where an answer starts above 0, the nearest warmup Hugging Face
 can run); replays the monitor's defaults over every stored trial; simulates a noisy 10,000-step run
 under ``hold``; and writes the page and its figure. Everything is resumable: trials live in the
-database, findings in ``<db>.findings.json`` (keyed by the finder's source, so a changed finder
-searches again).
+database, findings in ``<db>.findings-<task>.json`` (keyed by the finder's source, so a changed
+finder searches again); two runs with different ``--tasks`` may share a database.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _finder_version() -> str:
 
 def findings(db: Path, task: str, lr: float) -> list[dict[str, Any]]:
     """The finder's answer per probe seed (cached next to the database)."""
-    cache_path = db.with_name(db.name + ".findings.json")
+    cache_path = db.with_name(f"{db.name}.findings-{task}.json")
     cache: dict[str, Any] = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     out = []
     for seed in PROBE_SEEDS:
