@@ -5,8 +5,10 @@ only, unless the trial's warmup ends in ``+hold``) and stores its losses and gra
 :func:`replay` can run any other monitor over it afterwards. Judged against the outcome (issue 11):
 
 - the **reference** of a run is the best final loss of the same (task, peak rate, seed) among the
-  plain warmups of the sweep (``+hold`` runs had their rates changed by the monitor: they are judged
-  against the plain ones, not the other way round);
+  plain warmups of the issue's grid (:data:`GRID_WARMUPS`: none, linear 1% to 50%) where the sweep
+  has any, else among all its plain warmups. ``+hold`` runs had their rates changed by the monitor,
+  and ``advisor`` runs follow another rule: they are judged against the grid, never the other way
+  round;
 - a run **failed** when it diverged or ended more than :data:`FAILED_SHARE` (5%) above its reference;
   it is **good** within :data:`GOOD_SHARE` (2%) of it; runs in between count in neither rate;
 - a failed run is **caught** when flagged before ``min(50, ceil(15% of its steps))``
@@ -29,6 +31,7 @@ __all__ = [
     "CATCH_SHARE",
     "FAILED_SHARE",
     "GOOD_SHARE",
+    "GRID_WARMUPS",
     "MonitorCell",
     "MonitorScore",
     "catch_before",
@@ -49,6 +52,10 @@ GOOD_SHARE = 0.02
 CATCH_BEFORE = 50
 #: ...or before this share of its run, whichever comes first (rounded up)
 CATCH_SHARE = 0.15
+#: the issue's grid of warmups, among which the reference (the best final loss) is taken
+GRID_WARMUPS = frozenset(
+    ["none", "linear(1%)", "linear(2.5%)", "linear(5%)", "linear(10%)", "linear(25%)", "linear(50%)"]
+)
 
 Flags = list[dict[str, Any]]
 Key = tuple[str, float, int]
@@ -64,12 +71,16 @@ def _plain(row: TrialRow) -> bool:
 
 
 def _references(rows: Sequence[TrialRow]) -> dict[Key, float]:
-    """The best final loss per (task, rate, seed) among the plain runs."""
+    """The best final loss per (task, rate, seed) among the plain runs of the grid (module docstring)."""
+    plain = [row for row in rows if _plain(row)]
+    gridded = {(row.task, row.peak_lr, row.seed) for row in plain if row.warmup in GRID_WARMUPS}
     best: dict[Key, float] = {}
-    for row in rows:
-        if not _plain(row) or row.final_loss is None or row.diverged or not math.isfinite(row.final_loss):
-            continue
+    for row in plain:
         key = (row.task, row.peak_lr, row.seed)
+        if key in gridded and row.warmup not in GRID_WARMUPS:
+            continue
+        if row.final_loss is None or row.diverged or not math.isfinite(row.final_loss):
+            continue
         best[key] = min(best.get(key, math.inf), row.final_loss)
     return best
 

@@ -196,13 +196,14 @@ class WarmupMonitor:
         min_history: int = 5,
         loss_spike: float | None = 1.5,
         grad_blowup: float | None = 5.0,
-        grad_collapse: float | None = 4.0,
+        grad_collapse: float | None = 2.5,
         noise_z: float = 6.0,
         stall_rate: float | None = 0.5,
         stall_factor: float = 1.5,
+        stall_grad: float | None = 1.25,
         backoff: float = 0.1,
         slowdown: float = 0.5,
-        hold_steps: int = 10,
+        hold_steps: int = 5,
         hold_floor: float = 0.1,
         max_holds: int = 3,
         hold_budget: float = 0.1,
@@ -227,6 +228,7 @@ class WarmupMonitor:
         self.noise_z = _ratio("noise_z", noise_z, 0.0)
         self.stall_rate = None if stall_rate is None else _fraction("stall_rate", stall_rate, "of the peak", zero=True)
         self.stall_factor = _ratio("stall_factor", stall_factor, 0.0)
+        self.stall_grad = None if stall_grad is None else _ratio("stall_grad", stall_grad, 1.0)
         self.backoff = _fraction("backoff", backoff, "where the ramp's clock goes back to")
         self.slowdown = _fraction("slowdown", slowdown, "how much slower the ramp goes on")
         self.hold_steps = _count("hold_steps", hold_steps, 0)
@@ -268,9 +270,11 @@ class WarmupMonitor:
         self._first: float | None = None
         self._history: list[float] = []  # every finite loss level seen in the watch window
         self._blocks: list[float] = []  # the median of each min_history-long block of _history
+        self._norm_history: list[float] = []  # the log gradient norm of every update in the watch window (nan: none)
         self._drop: tuple[int, float, float, float] | None = None  # a gradient drop awaiting its verdict
         self._stalled = False
         self._noted_limit = False
+        self._suspect: Flag | None = None  # a gradient drop "hold" reacts to before its verdict
 
     # ------------------------------------------------------------------ the rate
 
@@ -329,11 +333,15 @@ class WarmupMonitor:
                     self._blocks.append(statistics.median(self._history[-self.min_history :]))
         if norm is not None and math.isfinite(norm) and norm > 0:
             self._norms.append(math.log(norm))
+        if step < self.watch_steps:
+            finite = norm is not None and math.isfinite(norm) and norm > 0
+            self._norm_history.append(math.log(norm) if finite else math.nan)  # type: ignore[arg-type]
         self.step = step + 1
         for flag in found:
             self._raise(flag)
         if self.action == "hold":
-            self._advance(step, found)
+            suspect, self._suspect = self._suspect, None
+            self._advance(step, found, suspect)
         elif self.ramp_done_at is None and self.step >= self.warmup_steps:
             self.ramp_done_at = self.warmup_steps  # the planned warmup is over
         return found
@@ -389,6 +397,15 @@ class WarmupMonitor:
                 and self._far(-excess, self.grad_collapse, noise)
             ):
                 self._drop = (step, norm, math.exp(reference), level)
+                if self.action == "hold" and self._high_rate(multiplier):
+                    what = (
+                        f"gradient norm {norm:.4g} < median {shown} / {self.grad_collapse:g} at {multiplier:.3g} "
+                        "of the peak rate: a collapse is suspected (flagged if the loss does not fall in the next "
+                        f"{self.min_history} updates)"
+                    )
+                    self._suspect = Flag(
+                        step, "grad-collapse", norm, math.exp(reference), multiplier, f"step {step}: {what}"
+                    )
         collapse = self._collapse(step, level, multiplier)
         if collapse is not None:
             found.append(flag("grad-collapse", *collapse))
@@ -468,6 +485,8 @@ class WarmupMonitor:
             return None
         if self.schedule is not None and self.schedule(reached) < self.stall_rate:
             return None  # the rate was low for part of the plateau: a warmup still under way
+        if not self._gradient_fell(reached):
+            return None  # the model still pulls on its weights as hard as at the start: a plateau it works on
         first = statistics.median(blocks[-2 * half : -half])
         last = statistics.median(blocks[-half:])
         noise = noise_scale(self._history[-2 * half * size :])
@@ -482,6 +501,17 @@ class WarmupMonitor:
         )
         shown = math.exp(last) if self._log_scale else last
         return shown, (math.exp(first) if self._log_scale else first), what
+
+    def _gradient_fell(self, since: int) -> bool:
+        """Whether the median gradient norm since update ``since`` is ``stall_grad`` times below that of the
+        first ``min_history`` updates (true when there are no norms to judge by, or the test is off)."""
+        if self.stall_grad is None:
+            return True
+        start = [x for x in self._norm_history[: self.min_history] if math.isfinite(x)]
+        plateau = [x for x in self._norm_history[since:] if math.isfinite(x)]
+        if not start or not plateau:
+            return True
+        return statistics.median(start) - statistics.median(plateau) > math.log(self.stall_grad)
 
     def _ramp_rate(self, step: int) -> float:
         """The rate at an earlier ``step`` (the plan; under ``"hold"`` at least what the ramp gave)."""
@@ -500,15 +530,19 @@ class WarmupMonitor:
 
     # ------------------------------------------------------------------ hold
 
-    def _advance(self, step: int, found: list[Flag]) -> None:
+    def _advance(self, step: int, found: list[Flag], suspect: Flag | None = None) -> None:
         """Move the ramp's clock after update ``step`` (``"hold"`` only).
 
         A flag in the watch window sends the clock back even when the ramp had already met the
-        decay: instability right after a too-short warmup starts the ramp again, slower. Episodes
-        and holds only start within the bounds (module docstring).
+        decay: instability right after a too-short warmup starts the ramp again, slower. A gradient
+        drop at a high rate (``suspect``) acts like a flag here, at once: by the time the verdict on
+        it is in, a collapse can no longer be undone, and backing off costs little when it was a
+        sharp start. Episodes and holds only start within the bounds (module docstring).
         """
         assert self.schedule is not None
         after = step + 1
+        if suspect is not None and not found:
+            found = [suspect]
         if found and step < self.hold_until:  # the same episode: only hold longer, if the budget allows
             cost = self._project(after, self.clock, self.speed, after + self.hold_steps, self.ramp_done_at is not None)
             if self.held_back + cost <= self.hold_budget * self.planned_total:
@@ -547,7 +581,8 @@ class WarmupMonitor:
         self.ramp_done_at = None if self.warmup_steps > 0 else self.ramp_done_at
         rate = self.multiplier(after)
         share = (self.held_back + cost) / self.planned_total if self.planned_total else 0.0
-        self.episodes.append(HoldEpisode(flag.step, flag.kind, before, rate, clock, speed, share))
+        kind = flag.kind if flag in self.flags else "grad-drop"
+        self.episodes.append(HoldEpisode(flag.step, kind, before, rate, clock, speed, share))
         if self.warn:
             warnings.warn(
                 f"rampup monitor: {flag.message}; holding the warmup (episode {len(self.episodes)} of at most "
@@ -620,6 +655,7 @@ class WarmupMonitor:
             "first": self._first,
             "history": list(self._history),
             "blocks": list(self._blocks),
+            "norm_history": list(self._norm_history),
             "drop": None if self._drop is None else list(self._drop),
             "stalled": self._stalled,
             "noted_limit": self._noted_limit,
@@ -648,6 +684,7 @@ class WarmupMonitor:
             self._first = None if first is None else float(first)
             self._history = [float(x) for x in state.get("history", [])]
             self._blocks = [float(x) for x in state.get("blocks", [])]
+            self._norm_history = [float(x) for x in state.get("norm_history", [])]
             drop = state.get("drop")
             self._drop = None if drop is None else (int(drop[0]), float(drop[1]), float(drop[2]), float(drop[3]))
             self._stalled = bool(state.get("stalled", False))
