@@ -18,7 +18,10 @@ without warmup are watched too) it raises a :class:`Flag` for:
   passes through plateaus too, and converges in the end; what sets a stuck run apart online is that
   it got to its level fast (a collapse) and then stayed there at a high rate for much longer than
   the descent took. A temporary plateau ends before that; a plateau reached after a long descent
-  (the run converging) needs a proportionally longer wait.
+  (the run converging) needs a proportionally longer wait. It also needs the gradient norm on the
+  plateau to be ``stall_grad`` times below that of the first updates: a model stuck in a degenerate
+  solution stops pulling on its weights, while one that still works on a plateau (a fine-tune, a
+  word LM before it leaves the unigram level) pulls about as hard as at the start.
 
 "Far" is judged against the recent past's own noise, so that per-batch noise is not a spike: losses
 and gradient norms are compared on a log scale (ratios; raw values when a loss is not positive) to
@@ -37,7 +40,9 @@ What it does with a flag is ``action``:
   clock ``c`` (in steps of the warmup) and a speed ``v`` (warmup steps per update, 1 at first). Each
   update advances ``c`` by ``v``. A flag starts an *episode*: the clock goes back to ``backoff * c``,
   the speed is multiplied by ``slowdown`` and the clock stands still for ``hold_steps`` updates;
-  flags during a hold only extend it. The rate is ``schedule(c)`` during the ramp, never above the
+  flags during a hold only extend it. A gradient drop at a planned rate of at least ``stall_rate``
+  starts an episode at once (kind ``"grad-drop"``), before the verdict on the collapse is in: by then
+  the collapse can no longer be undone, and a back-off costs little after a sharp start. The rate is ``schedule(c)`` during the ramp, never above the
   decay's value at the current step (the ramp climbs until it meets the planned decay and then
   follows it, so the decay still ends where it was planned). Hold never starves a run: the rate is
   never below ``hold_floor`` times the plan, there are at most ``max_holds`` episodes, and an
@@ -176,6 +181,8 @@ class WarmupMonitor:
         stall_rate: the planned multiplier (a fraction of the peak) from which a plateau or a
             collapse of the gradient counts as a failure (``None`` switches ``loss-stall`` off).
         stall_factor: how many times as long as the descent to it a plateau must last to be a stall.
+        stall_grad: how many times below the first updates' the gradient norm on a plateau must be for
+            it to be a stall (``None``: not required).
         backoff, slowdown, hold_steps: how ``"hold"`` reacts to a flag.
         hold_floor, max_holds, hold_budget: the bounds of ``"hold"``: the least share of the planned
             rate it ever gives, the most episodes, the most of the planned total rate it holds back.
