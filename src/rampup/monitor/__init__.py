@@ -42,7 +42,8 @@ What it does with a flag is ``action``:
   the speed is multiplied by ``slowdown`` and the clock stands still for ``hold_steps`` updates;
   flags during a hold only extend it. A gradient drop at a planned rate of at least ``stall_rate``
   starts an episode at once (kind ``"grad-drop"``), before the verdict on the collapse is in: by then
-  the collapse can no longer be undone, and a back-off costs little after a sharp start. The rate is ``schedule(c)`` during the ramp, never above the
+  the collapse can no longer be undone, and a back-off costs little after a sharp start. The rate
+  is ``schedule(c)`` during the ramp, never above the
   decay's value at the current step (the ramp climbs until it meets the planned decay and then
   follows it, so the decay still ends where it was planned). Hold never starves a run: the rate is
   never below ``hold_floor`` times the plan, there are at most ``max_holds`` episodes, and an
