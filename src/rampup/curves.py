@@ -18,9 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 __all__ = [
     "DECAY_CURVES",
     "SCALAR",
+    "VECTOR",
     "WARMUP_CURVES",
     "Curve",
     "Param",
@@ -33,16 +36,44 @@ Role = Literal["warmup", "decay"]
 ParamKind = Literal["float", "bool", "duration", "durations"]
 
 
-class _ScalarMath:
-    """The array namespace for one Python float at a time (plain ``math``)."""
+def _one(ufunc: Any) -> Callable[[float], float]:
+    """``ufunc`` on one number, as a Python float (rates written into an optimizer stay plain data).
 
-    exp = staticmethod(math.exp)
-    cos = staticmethod(math.cos)
-    sin = staticmethod(math.sin)
-    expm1 = staticmethod(math.expm1)
-    sqrt = staticmethod(math.sqrt)
-    log = staticmethod(math.log)
-    floor = staticmethod(math.floor)
+    NumPy is held in a closure, not named as a global: ``torch.compile`` then leaves the
+    scalar path of an eagerly run scheduler alone, as it does for :mod:`math`.
+    """
+
+    def call(x: float) -> float:
+        return float(ufunc(x))
+
+    return call
+
+
+def _one_power(ufunc: Any, array: Any, float64: Any) -> Callable[[float, float], float]:
+    """``base ** exponent`` through NumPy's array loop (its scalar power differs: 0.1 ** 2.0 in the last bit)."""
+
+    def call(base: float, exponent: float) -> float:
+        return float(ufunc(array([base], dtype=float64), array([exponent], dtype=float64))[0])
+
+    return call
+
+
+class _ScalarMath:
+    """The array namespace for one number at a time.
+
+    Its functions are NumPy's own ufuncs on a single value, not :mod:`math`: NumPy's
+    ``exp``, ``log``, ``expm1`` and ``power`` differ from the C library's in the last bit
+    for some inputs, and the scalar call promises the same value as :meth:`Schedule.values`.
+    """
+
+    exp = staticmethod(_one(np.exp))
+    expm1 = staticmethod(_one(np.expm1))
+    log = staticmethod(_one(np.log))
+    cos = staticmethod(_one(np.cos))
+    sin = staticmethod(_one(np.sin))
+    sqrt = staticmethod(_one(np.sqrt))
+    floor = staticmethod(_one(np.floor))
+    power = staticmethod(_one_power(np.power, np.array, np.float64))
     minimum = staticmethod(min)
     maximum = staticmethod(max)
 
@@ -52,6 +83,26 @@ class _ScalarMath:
 
 
 SCALAR: Any = _ScalarMath()
+
+
+class _VectorMath:
+    """NumPy for arrays of steps, with ``power`` always on two arrays (as :data:`SCALAR` computes it).
+
+    ``np.power(x, 2.0)`` squares and ``np.power(x, 0.5)`` takes a square root, each a hair
+    off ``pow``; broadcasting both operands first keeps every element on the one loop.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+    @staticmethod
+    def power(base: Any, exponent: Any) -> Any:
+        base, exponent = np.broadcast_arrays(np.asarray(base, dtype=np.float64), np.asarray(exponent, np.float64))
+        return np.power(np.ascontiguousarray(base), np.ascontiguousarray(exponent))  # no stride-0 fast paths
+
+
+#: the array namespace of :meth:`Schedule.values`: NumPy, with the scalar call's ``power``
+VECTOR: Any = _VectorMath()
 
 
 def whole_periods(xp: Any, t: Any, period: float) -> Any:
@@ -203,7 +254,8 @@ class CosineWarmup(Curve):
     summary = "cosine warmup"
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * xp.sin(0.5 * math.pi * (t / seg.length)) ** 2
+        half = xp.sin(0.5 * math.pi * (t / seg.length))
+        return seg.a + (seg.b - seg.a) * (half * half)
 
 
 class PolynomialWarmup(Curve):
@@ -215,7 +267,7 @@ class PolynomialWarmup(Curve):
     params = (Param("power", "float", 1.0, _positive, "the exponent of the progress"),)
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * (t / seg.length) ** seg.params["power"]
+        return seg.a + (seg.b - seg.a) * xp.power(t / seg.length, seg.params["power"])
 
 
 class ConstantWarmup(Curve):
@@ -391,12 +443,13 @@ class CosineDecay(Curve):
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         cycles = seg.params["cycles"]
         if cycles == 0.5:  # the same value, written to stay exact in float32 near the end
-            factor = xp.sin(0.5 * math.pi * ((seg.length - t) / seg.length)) ** 2
+            half = xp.sin(0.5 * math.pi * ((seg.length - t) / seg.length))
+            factor = half * half
         else:
             factor = 0.5 * (1.0 + xp.cos(math.pi * cycles * 2.0 * (t / seg.length)))
         exponent = seg.params["exponent"]
         if exponent != 1.0:
-            factor = factor**exponent
+            factor = xp.power(factor, exponent)
         return seg.b + (seg.a - seg.b) * factor
 
 
@@ -409,7 +462,7 @@ class PolynomialDecay(Curve):
     params = (Param("power", "float", 1.0, _positive, "the exponent of the remaining fraction"),)
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.b + (seg.a - seg.b) * ((seg.length - t) / seg.length) ** seg.params["power"]
+        return seg.b + (seg.a - seg.b) * xp.power((seg.length - t) / seg.length, seg.params["power"])
 
 
 class ExponentialDecay(Curve):
@@ -504,7 +557,7 @@ class StepDecay(Curve):
             drops = 0.0 * t
             for milestone in seg.params["at"]:
                 drops = drops + xp.where(t + seg.start >= milestone, 1.0, 0.0)
-        return xp.maximum(seg.b, seg.a * seg.params["gamma"] ** drops)
+        return xp.maximum(seg.b, seg.a * xp.power(seg.params["gamma"], drops))
 
 
 class CosineRestartsDecay(Curve):
@@ -544,14 +597,14 @@ class CosineRestartsDecay(Curve):
         else:
 
             def cycle_start(k: Any) -> Any:  # period * (mult**k - 1) / (mult - 1)
-                return period * (mult**k - 1.0) / (mult - 1.0)
+                return period * (xp.power(mult, k) - 1.0) / (mult - 1.0)
 
             index = xp.floor(xp.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
             # the logarithm can land a hair below a whole cycle (log(1000) / log(10) < 3): correct both ways
             index = index + xp.where(cycle_start(index + 1.0) <= t, 1.0, 0.0)
             index = index - xp.where(cycle_start(index) > t, 1.0, 0.0)
-            fraction = (t - cycle_start(index)) / (period * mult**index)
-        top = seg.a * seg.params["decay"] ** index
+            fraction = (t - cycle_start(index)) / (period * xp.power(mult, index))
+        top = seg.a * xp.power(seg.params["decay"], index)
         return seg.b + (top - seg.b) * 0.5 * (1.0 + xp.cos(math.pi * fraction))
 
     def end_value(self, seg: Segment) -> float:

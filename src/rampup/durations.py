@@ -14,15 +14,62 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from rampup.errors import RampupError
 
-__all__ = ["Duration", "ResolveContext", "Unit", "ceil_steps", "format_number"]
+__all__ = [
+    "MAX_STEPS",
+    "Duration",
+    "ResolveContext",
+    "Unit",
+    "ceil_steps",
+    "format_number",
+    "parse_number",
+    "real_number",
+    "step_count",
+]
 
 Unit = Literal["steps", "percent", "epochs", "tokens"]
 
 _TOKEN_SUFFIXES: dict[str, float] = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12}
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+#: the most optimizer steps a run, a phase or a step number may have (10**15: far beyond any run, and
+#: small enough that every sum of step counts and every curve's arithmetic stays exact and finite in float64)
+MAX_STEPS = 10**15
+
+# ASCII digits only: ``\d`` and ``float()`` also read "５" and "١٠" (and ``float`` reads "1_0", "nan")
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER_RE = re.compile(rf"^[+-]?{_NUMBER}$")
 _DURATION_RE = re.compile(rf"^({_NUMBER})(%|ep|([KMBGT]?)tok)?$")
+
+
+def real_number(value: object) -> float | None:
+    """``value`` as a float if it is a real number (int, float, NumPy scalar; not bool), else None.
+
+    Integers too large for a float (``10**400``) become ``inf``, so that the caller's range
+    check rejects them by name instead of an ``OverflowError`` escaping.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def parse_number(text: str) -> float | None:
+    """The number in ``text`` (ASCII digits, optional sign and exponent), or None if it is not one."""
+    text = text.strip()
+    if not _NUMBER_RE.match(text):
+        return None
+    return float(text)
+
+
+def step_count(value: float, field: str, what: str = "a whole number of optimizer steps") -> int:
+    """The one guard of step counts: ``value`` rounded up to whole steps, finite, >= 0 and at most MAX_STEPS."""
+    if not (math.isfinite(value) and 0 <= value <= MAX_STEPS):
+        raise RampupError(field, value, f"{what} between 0 and 10**15")
+    return ceil_steps(value)
 
 
 def format_number(value: float) -> str:
@@ -61,20 +108,23 @@ class Duration:
     unit: Unit = "steps"
 
     def __post_init__(self) -> None:
-        amount = self.amount
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-            raise RampupError("duration", amount, "a number of steps, a percentage, epochs or tokens")
+        given = self.amount
+        amount = real_number(given)
+        if amount is None:
+            raise RampupError("duration", given, "a number of steps, a percentage, epochs or tokens")
         if not math.isfinite(amount) or amount < 0:
-            raise RampupError("duration", amount, "a finite number >= 0")
+            raise RampupError("duration", given, "a finite number >= 0")
         if self.unit not in ("steps", "percent", "epochs", "tokens"):
             raise RampupError("duration unit", self.unit, "one of 'steps', 'percent', 'epochs', 'tokens'")
-        if self.unit == "steps" and not float(amount).is_integer():
+        if self.unit == "steps" and not amount.is_integer():
             raise RampupError(
-                "duration", amount, "a whole number of steps", hint="use a percentage like 5% for a fraction"
+                "duration", given, "a whole number of steps", hint="use a percentage like 5% for a fraction"
             )
+        if self.unit == "steps" and amount > MAX_STEPS:
+            raise RampupError("duration", given, "a whole number of steps between 0 and 10**15")
         if self.unit == "percent" and amount > 100:
             raise RampupError("duration", f"{format_number(amount)}%", "a percentage between 0% and 100%")
-        object.__setattr__(self, "amount", float(amount))
+        object.__setattr__(self, "amount", amount)
 
     @classmethod
     def parse(cls, text: str | int | float | Duration, field: str = "duration") -> Duration:
@@ -92,8 +142,8 @@ class Duration:
 
     @classmethod
     def _parse(cls, text: str | int | float, field: str) -> Duration:
-        if isinstance(text, (int, float)):
-            return cls(text, "steps")
+        if real_number(text) is not None:
+            return cls(text, "steps")  # type: ignore[arg-type]
         if not isinstance(text, str):
             raise RampupError(field, text, "a duration such as 100, 5%, 2ep or 375Mtok")
         match = _DURATION_RE.match(text.strip())
@@ -141,7 +191,7 @@ class Duration:
                     "a positive number of steps",
                     hint=f"{field} is {self}, a share of the total: pass total_steps (--total-steps N)",
                 )
-            return ceil_steps(context.total_steps * self.amount / 100.0)
+            return step_count(context.total_steps * self.amount / 100.0, field)
         if self.unit == "epochs":
             if context.steps_per_epoch is None:
                 raise RampupError(
@@ -150,7 +200,7 @@ class Duration:
                     "a positive number of optimizer steps per epoch",
                     hint=f"{field} is {self}: pass steps_per_epoch (--steps-per-epoch K)",
                 )
-            return ceil_steps(self.amount * context.steps_per_epoch)
+            return step_count(self.amount * context.steps_per_epoch, field)
         if context.tokens_per_step is None:
             raise RampupError(
                 "tokens_per_step",
@@ -158,4 +208,4 @@ class Duration:
                 "a positive number of tokens per optimizer step",
                 hint=f"{field} is {self}: pass tokens_per_step (--tokens-per-step K), e.g. batch x sequence length",
             )
-        return ceil_steps(self.amount / context.tokens_per_step)
+        return step_count(self.amount / context.tokens_per_step, field)

@@ -10,10 +10,34 @@ from __future__ import annotations
 __all__ = ["RampupError"]
 
 
+#: longest shown form of a bad value, and the characters of a long spec shown on each side of the position
+_MAX_SHOWN = 80
+_AROUND = 30
+
+
 def _show(value: object) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    return repr(value)
+    """``repr(value)``, shortened in the middle when long (a 1 MB spec is not echoed back)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_MAX_SHOWN:
+        digits = int(abs(value).bit_length() * 0.30102999566) + 1  # without str(): it refuses 4300+ digits
+        return f"{'-' if value < 0 else ''}<an integer of about {digits} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails (an object's own __repr__) still gives one line
+        text = f"<{type(value).__name__}>"
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 20] + " … " + text[-17:]
+    return text.replace("\n", " ")
+
+
+def _excerpt(text: str, position: int) -> tuple[str, int]:
+    """The part of ``text`` around ``position`` (``…`` where cut) and where the position falls in it."""
+    if len(text) <= 2 * _AROUND + 12:
+        return text, position
+    start = max(0, position - _AROUND)
+    end = min(len(text), position + _AROUND)
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(text) else ""
+    return head + text[start:end] + tail, position - start + len(head)
 
 
 class RampupError(ValueError):
@@ -49,7 +73,8 @@ class RampupError(ValueError):
     def line(self) -> str:
         """The whole message on one line (what the command line prints)."""
         if self.position is not None and self.text is not None:
-            where = f" at position {self.position} of {self.text!r}"
+            shown, _ = _excerpt(self.text, self.position)
+            where = f" at position {self.position} of {shown!r}"
         else:
             where = ""
         message = f"{self.field}: got {_show(self.value)}{where}, expected {self.expected}"
@@ -60,5 +85,7 @@ class RampupError(ValueError):
     def __str__(self) -> str:
         message = self.line()
         if self.position is not None and self.text is not None:
-            message += f"\n    {self.text}\n    {' ' * self.position}^"
+            shown, at = _excerpt(self.text, self.position)
+            shown = "".join(" " if char.isspace() else char for char in shown)
+            message += f"\n    {shown}\n    {' ' * at}^"
         return message

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from rampup.curves import (
     DECAY_CURVES,
     SCALAR,
+    VECTOR,
     WARMUP_CURVES,
     Curve,
     Param,
@@ -34,7 +35,7 @@ from rampup.curves import (
     Segment,
     curve_for,
 )
-from rampup.durations import Duration, ResolveContext, format_number
+from rampup.durations import MAX_STEPS, Duration, ResolveContext, format_number, parse_number, real_number, step_count
 from rampup.errors import RampupError
 
 __all__ = ["ParamValue", "Phase", "Schedule", "as_schedule", "parse", "phase_params"]
@@ -43,6 +44,8 @@ ParamValue: TypeAlias = "float | bool | Duration | tuple[Duration, ...] | None"
 
 #: inverse-sqrt's timescale when there is no warmup (Hugging Face's default)
 DEFAULT_TIMESCALE = 10_000
+#: the largest magnitude of a curve's number parameter: with steps at most MAX_STEPS, every formula stays finite
+MAX_PARAM = 1e15
 
 
 def _fraction(x: float) -> str | None:
@@ -81,18 +84,15 @@ def _coerce(param: Param, raw: Any, field_name: str) -> ParamValue:
             return raw.lower() == "true"
         raise RampupError(field_name, raw, "true or false")
     if param.kind == "float":
-        value: Any = raw
-        if isinstance(raw, str):
-            try:
-                value = float(raw)
-            except ValueError:
-                raise RampupError(field_name, raw, f"a number ({param.doc})") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        value = parse_number(raw) if isinstance(raw, str) else real_number(raw)
+        if value is None:
             raise RampupError(field_name, raw, f"a finite number ({param.doc})")
-        problem = param.check(float(value)) if param.check else None
+        if not (math.isfinite(value) and abs(value) <= MAX_PARAM):
+            raise RampupError(field_name, raw, f"a finite number of at most 1e15 ({param.doc})")
+        problem = param.check(value) if param.check else None
         if problem:
             raise RampupError(field_name, raw, problem)
-        return float(value)
+        return value
     if param.kind == "duration":
         duration = Duration.parse(raw, field_name)
         if param.check and param.check(duration.amount):
@@ -322,6 +322,7 @@ class Schedule:
         )
         object.__setattr__(self, "phases", normalized)
         _check_context(self.context)
+        _check_sizes(normalized, roles)
 
     # ------------------------------------------------------------------ building
 
@@ -380,7 +381,9 @@ class Schedule:
                 params.append((key, value))
             phases.append(Phase(phase.curve, new_length, tuple(params)))
         resolved_context = ResolveContext(total_steps=context.total_steps)
-        return Schedule(tuple(phases), resolved_context)
+        resolved = Schedule(tuple(phases), resolved_context)
+        _ = resolved._plan  # compiled now: a resolved schedule that cannot be evaluated fails here, not later
+        return resolved
 
     # ------------------------------------------------------------------ evaluation
 
@@ -390,10 +393,7 @@ class Schedule:
 
     def __call__(self, step: float) -> float:
         """The multiplier of the peak rate for the update after ``step`` updates."""
-        if isinstance(step, bool) or not isinstance(step, (int, float, np.integer, np.floating)):
-            raise RampupError("step", step, "a number of optimizer steps >= 0")
-        if not (step >= 0 and math.isfinite(step)):
-            raise RampupError("step", step, "a finite number of optimizer steps >= 0")
+        step = _check_step(step)
         plan = self._plan
         if step >= plan.end:
             return plan.final
@@ -407,8 +407,7 @@ class Schedule:
         through a run one update at a time (``rampup.torch``) look the phase up once per
         phase with this, instead of once per step.
         """
-        if not (step >= 0 and math.isfinite(step)):
-            raise RampupError("step", step, "a finite number of optimizer steps >= 0")
+        step = _check_step(step)
         plan = self._plan
         if step >= plan.end:
             return None
@@ -420,19 +419,8 @@ class Schedule:
         Works through the steps in blocks small enough for the CPU cache, so that
         the formulas' intermediate arrays never travel to main memory.
         """
-        array = np.asarray(steps)
-        if array.dtype.kind not in "iuf":
-            try:
-                array = array.astype(np.float64)
-            except (TypeError, ValueError):
-                raise RampupError("steps", steps, "numbers of optimizer steps >= 0") from None
+        array = _step_array(steps)
         flat = array.reshape(-1)
-        if flat.size:
-            low, high = flat.min(), flat.max()
-            if not (low >= 0 and np.isfinite(high)):  # min and max propagate NaN
-                as_float = flat.astype(np.float64)
-                bad = as_float[~(np.isfinite(as_float) & (as_float >= 0))][0]
-                raise RampupError("steps", float(bad), "finite numbers of optimizer steps >= 0")
         plan = self._plan
         out = np.empty(flat.shape, dtype=np.float64)
         for begin in range(0, flat.size, _BLOCK):
@@ -522,7 +510,7 @@ def _fill_block(plan: _Plan, block: npt.NDArray[np.float64], out: npt.NDArray[np
         out[: cuts[0]] = plan.final  # only reachable when there are no segments
         for seg, lo, hi in zip(plan.segments, cuts[:-1], cuts[1:], strict=True):
             if hi > lo:
-                out[lo:hi] = seg.curve.formula(np, block[lo:hi] - seg.start, seg)
+                out[lo:hi] = seg.curve.formula(VECTOR, block[lo:hi] - seg.start, seg)
         out[cuts[-1] :] = plan.final
         return
     where = np.searchsorted(np.asarray(bounds), block, side="right") - 1
@@ -530,35 +518,95 @@ def _fill_block(plan: _Plan, block: npt.NDArray[np.float64], out: npt.NDArray[np
     for index, seg in enumerate(plan.segments):
         mask = where == index
         if mask.any():
-            out[mask] = seg.curve.formula(np, block[mask] - seg.start, seg)
+            out[mask] = seg.curve.formula(VECTOR, block[mask] - seg.start, seg)
+
+
+_STEPS_EXPECTED = "finite numbers of optimizer steps >= 0 and at most 10**15"
+
+
+def _check_step(step: Any) -> float:
+    """The one check of a step the schedule is evaluated at: a real number in [0, MAX_STEPS]."""
+    value = real_number(step)
+    if value is None:
+        raise RampupError("step", step, "a number of optimizer steps >= 0")
+    if not (0 <= value <= MAX_STEPS):  # also NaN, inf and integers too large for a float
+        raise RampupError("step", step, "a finite number of optimizer steps >= 0 and at most 10**15")
+    return value
+
+
+def _step_array(steps: Any) -> npt.NDArray[Any]:
+    """``steps`` as an array of real numbers in [0, MAX_STEPS], with the scalar call's rules."""
+    array = np.asarray(steps) if not isinstance(steps, str) else np.asarray([steps])
+    kind = array.dtype.kind
+    if kind == "O":  # Python objects (None, huge ints, mixed lists): each must pass the scalar check
+        converted = np.empty(array.shape, dtype=np.float64)
+        for index, item in np.ndenumerate(array):
+            value = real_number(item)
+            if value is None or not (0 <= value <= MAX_STEPS):
+                raise RampupError("steps", item, _STEPS_EXPECTED)
+            converted[index] = value
+        return converted
+    if kind not in "iuf":  # bool, complex, strings, dates, records: not step numbers
+        raise RampupError("steps", f"an array of {array.dtype}", _STEPS_EXPECTED)
+    flat = array.reshape(-1)
+    if flat.size:
+        low, high = flat.min(), flat.max()
+        if not (low >= 0 and high <= MAX_STEPS):  # min and max propagate NaN
+            as_float = flat.astype(np.float64)
+            bad = as_float[~((as_float >= 0) & (as_float <= MAX_STEPS))][0]
+            raise RampupError("steps", float(bad), _STEPS_EXPECTED)
+    return array
 
 
 def _check_context(context: ResolveContext) -> None:
     total = context.total_steps
-    if total is not None and (isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total <= 0):
-        raise RampupError("total_steps", total, "a whole number of optimizer steps > 0")
+    if total is not None and (
+        isinstance(total, bool) or not isinstance(total, (int, np.integer)) or not 0 < total <= MAX_STEPS
+    ):
+        raise RampupError("total_steps", total, "a whole number of optimizer steps > 0 and at most 10**15")
     for name in ("steps_per_epoch", "tokens_per_step"):
-        value = getattr(context, name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
-        ):
-            raise RampupError(name, value, "a number > 0")
+        given = getattr(context, name)
+        value = real_number(given)
+        if given is not None and (value is None or not (math.isfinite(value) and value > 0)):
+            raise RampupError(name, given, "a number > 0, finite")
+
+
+def _check_sizes(phases: tuple[Phase, ...], roles: Sequence[Role]) -> None:
+    """What can be checked before resolving: lengths from beta2, and the sum of the lengths in steps."""
+    fixed = 0
+    for index, (phase, role) in enumerate(zip(phases, roles, strict=True)):
+        curve = curve_for(phase.curve, role)
+        if curve is not None and curve.derives_length:
+            fixed += _phase_length(index, phase, curve, _defaults(curve, phase), ResolveContext())
+        elif phase.length is not None and phase.length.unit == "steps":
+            fixed += int(phase.length.amount)
+    if fixed > MAX_STEPS:
+        raise RampupError("phases", f"{fixed} steps in all", "at most 10**15 steps in all")
 
 
 def _phase_length(index: int, phase: Phase, curve: Curve, params: Mapping[str, Any], context: ResolveContext) -> int:
     label = f"phase {index + 1} ({phase.curve}) length"
     if curve.derives_length:
-        return curve.derived_length(params)
+        return step_count(curve.derived_length(params), label)
     assert phase.length is not None
     return phase.length.to_steps(context, label)
 
 
 def _clamp(index: int, phase: Phase, length: int, context: ResolveContext) -> int:
     low, high = phase.get("min"), phase.get("max")
-    if isinstance(low, Duration):
-        length = max(length, low.to_steps(context, f"phase {index + 1} ({phase.curve}) min"))
-    if isinstance(high, Duration):
-        length = min(length, high.to_steps(context, f"phase {index + 1} ({phase.curve}) max"))
+    label = f"phase {index + 1} ({phase.curve})"
+    low_steps = low.to_steps(context, f"{label} min") if isinstance(low, Duration) else None
+    high_steps = high.to_steps(context, f"{label} max") if isinstance(high, Duration) else None
+    if low_steps is not None and high_steps is not None and low_steps > high_steps:
+        raise RampupError(
+            f"{label}: min",
+            str(low) if low.unit == "steps" else f"{low} ({low_steps} steps)",
+            f"at most max ({high} = {high_steps} steps) once resolved",
+        )
+    if low_steps is not None:
+        length = max(length, low_steps)
+    if high_steps is not None:
+        length = min(length, high_steps)
     return length
 
 
@@ -589,6 +637,8 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
         else:
             lengths.append(_clamp(index, phase, _phase_length(index, phase, curve, params, context), context))
     fixed = sum(length for length in lengths if length is not None)
+    if fixed > MAX_STEPS:
+        raise RampupError("phases", f"{fixed} steps in all", "at most 10**15 steps in all")
     total = context.total_steps
     if open_index is not None:
         phase, curve = phases[open_index], curves[open_index]
@@ -601,7 +651,15 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
                     f"at least {fixed:g} steps: the phases with a length already take {fixed:g}",
                     hint="shorten them or train longer",
                 )
-            lengths[open_index] = _clamp(open_index, phase, int(total - fixed), context)
+            lengths[open_index] = open_length = _clamp(open_index, phase, int(total - fixed), context)
+            if fixed + open_length > total:
+                raise RampupError(
+                    "total_steps",
+                    total,
+                    f"at least {fixed + open_length} steps: phase {open_index + 1} ({phase.curve}) lasts at least "
+                    f"{open_length} steps (its min) after the {fixed} steps of the others",
+                    hint="lower its min or train longer",
+                )
         elif open_index == len(phases) - 1 and curve.can_be_open(raw[open_index]):
             lengths[open_index] = math.inf
         else:
@@ -643,7 +701,7 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
             )
         spans.append((index, int(start_step), length))
         if length > 0:
-            seg = Segment(curve, start_step, length, value, target, resolved)
+            seg = Segment(curve, start_step, float(length), value, target, resolved)
             segments.append(seg)
             value = seg.end_value() if not math.isinf(length) else value
             start_step += length

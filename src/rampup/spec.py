@@ -27,7 +27,8 @@ __all__ = ["describe", "parse_spec", "schedule_from_dict", "schedule_to_dict"]
 
 _NAME = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_VALUE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?:%|ep|[KMBGT]?tok)?(?![A-Za-z0-9_.])")
+# ASCII digits only (``\d`` would also match "５" and "١٠")
+_VALUE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?(?:%|ep|[KMBGT]?tok)?(?![A-Za-z0-9_.])")
 _WORD = re.compile(r"(?:true|false)(?![A-Za-z0-9_])")
 
 _PHASE_HELP = "a curve name such as linear, cosine or untuned-linear"

@@ -88,6 +88,26 @@ def _check_step(value: object, field: str, lowest: int) -> int:
     return value
 
 
+def _check_format(state: Mapping[str, Any], owner: str) -> None:
+    """The layout version, when the checkpoint names one, must be this module's."""
+    if isinstance(state, Mapping) and "format" in state:
+        version = state["format"]
+        if isinstance(version, bool) or version != _FORMAT:
+            raise RampupError(
+                f"{owner} state_dict['format']",
+                version,
+                f"{_FORMAT}, the layout this version of rampup writes",
+                hint="was the checkpoint written by a newer rampup, or by another scheduler?",
+            )
+
+
+def _step_count(state: Mapping[str, Any], step: int) -> int:
+    """The saved number of ``step()`` calls (PyTorch's ``_step_count``), checked; ``step + 1`` if absent."""
+    if "step_count" not in state:
+        return step + 1
+    return _check_step(state["step_count"], "state_dict['step_count']", 0)
+
+
 def _warn_if_out_of_order(optimizer: Optimizer) -> None:
     """PyTorch's check (pytorch/pytorch#20124): the first scheduler step should follow an optimizer step."""
     if hasattr(optimizer.step, "_wrapped_by_lr_sched") and not getattr(optimizer, "_opt_called", False):
@@ -269,11 +289,15 @@ class RampupLR(LRScheduler):
 
     def get_lr(self) -> list[float | Tensor]:
         """The rates for the current step (closed form): ``initial_lr * schedule(last_epoch)``."""
+        if len(self.optimizer.param_groups) != len(self._peaks):
+            raise self._groups_error()
         multiplier = self.schedule(self.last_epoch)
         return [peak * multiplier for peak in self._peaks]
 
     def get_last_lr(self) -> list[float | Tensor]:
         """The rates in use now, one per parameter group, as Python floats: ``initial_lr * schedule(last_epoch)``."""
+        if len(self.optimizer.param_groups) != len(self._peaks):
+            raise self._groups_error()  # a group added after the scheduler was built has no peak here
         multiplier = self._value(self.last_epoch)
         return [peak * multiplier for peak in self._peaks]
 
@@ -316,8 +340,18 @@ class RampupLR(LRScheduler):
         state was loaded before or after.
         """
         saved_text = _state_entry(state_dict, "schedule", "RampupLR")
+        _check_format(state_dict, "RampupLR")
+        if not isinstance(saved_text, str):
+            raise RampupError("state_dict['schedule']", saved_text, "the resolved spec text, as state_dict() writes it")
         saved_total = _state_entry(state_dict, "total_steps", "RampupLR")
+        if saved_total is not None and (
+            isinstance(saved_total, bool) or not isinstance(saved_total, int) or saved_total <= 0
+        ):
+            raise RampupError(
+                "state_dict['total_steps']", saved_total, "a whole number of steps > 0, or None (open-ended)"
+            )
         step = _check_step(_state_entry(state_dict, "step", "RampupLR"), "state_dict['step']", 0)
+        count = _step_count(state_dict, step)
         peaks = _state_entry(state_dict, "base_lrs", "RampupLR")
         if not isinstance(peaks, (list, tuple)) or len(peaks) != len(self.optimizer.param_groups):
             raise RampupError(
@@ -346,8 +380,7 @@ class RampupLR(LRScheduler):
                 )
         self._peaks = floats
         self.base_lrs = list(floats)
-        count = state_dict.get("step_count", step + 1)
-        self._step_count = count if isinstance(count, int) and not isinstance(count, bool) else step + 1
+        self._step_count = count
         self.last_epoch = step
         self._write(self._value(step))
 
@@ -540,7 +573,9 @@ class WarmupScheduler(LRScheduler):
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Resume both schedulers at the saved step and set the groups' rates for it."""
         saved_warmup = _state_entry(state_dict, "warmup", "WarmupScheduler")
+        _check_format(state_dict, "WarmupScheduler")
         step = _check_step(_state_entry(state_dict, "step", "WarmupScheduler"), "state_dict['step']", 0)
+        count = _step_count(state_dict, step)
         inner_lrs = _state_entry(state_dict, "inner_lrs", "WarmupScheduler")
         inner_state = _state_entry(state_dict, "scheduler", "WarmupScheduler")
         if saved_warmup != str(self.warmup):
@@ -555,8 +590,7 @@ class WarmupScheduler(LRScheduler):
             )
         self.scheduler.load_state_dict(inner_state)
         self._inner_lrs = [_as_float(lr, "state_dict['inner_lrs']") for lr in inner_lrs]
-        count = state_dict.get("step_count", step + 1)
-        self._step_count = count if isinstance(count, int) and not isinstance(count, bool) else step + 1
+        self._step_count = count
         self.last_epoch = step
         if step < self.warmup_steps:
             multiplier = self._value(step)
