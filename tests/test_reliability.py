@@ -274,3 +274,120 @@ def test_get_last_lr_after_add_param_group_says_the_group_has_no_peak() -> None:
     for call in (scheduler.get_last_lr, scheduler.get_lr, scheduler.step):  # type: ignore[attr-defined]
         with pytest.raises(RampupError, match="2 groups"):
             call()
+
+
+# ---------------------------------------------------------------------------- lab databases
+
+
+def _cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    from rampup.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(list(args))
+    assert caught.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    return err
+
+
+def _someone_elses_database(path: object) -> None:
+    """An SQLite file of another program with its own ``trials`` table (as an Optuna study has)."""
+    import sqlite3
+
+    db = sqlite3.connect(str(path))
+    db.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)")
+    db.execute("CREATE TABLE trials (trial_id INTEGER PRIMARY KEY, number INTEGER, study_id INTEGER, state TEXT)")
+    db.executemany("INSERT INTO trials VALUES (?, ?, 1, 'COMPLETE')", [(i, i) for i in range(50)])
+    db.commit()
+    db.close()
+
+
+LAB_RUN = ["lab", "run", "--task", "mlp", "--warmup", "none", "--lr", "0.1", "--steps", "10", "--workers", "1"]
+
+
+@pytest.mark.parametrize("marked", [False, True], ids=["tables of its own", "its own application id"])
+def test_someone_elses_database_is_refused_without_a_byte_written(
+    tmp_path: object, capsys: pytest.CaptureFixture[str], marked: bool
+) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    path = Path(str(tmp_path)) / "study.db"
+    _someone_elses_database(path)
+    if marked:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA application_id = 1234")
+        db.execute("DROP TABLE studies")
+        db.commit()
+        db.close()
+    before = path.read_bytes()
+    err = _cli_error(capsys, *LAB_RUN, "--db", str(path), "--quiet")
+    assert "--db" in err and "another program" in err
+    assert path.read_bytes() == before
+    err = _cli_error(capsys, "lab", "report", "--db", str(path), "--out", str(tmp_path) + "/report")
+    assert "another program" in err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in Path(str(tmp_path)).iterdir()) == ["study.db"]  # no journal left either
+
+
+def test_a_text_file_is_not_a_database(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    path = Path(str(tmp_path)) / "notes.db"
+    path.write_text("my notes\n" * 50)
+    err = _cli_error(capsys, *LAB_RUN, "--db", str(path), "--quiet")
+    assert "not a SQLite database" in err and path.read_text() == "my notes\n" * 50
+
+
+def test_a_rampup_database_from_before_the_marker_is_adopted(tmp_path: object) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    from rampup.lab.store import _ADDED, _SCHEMA, APPLICATION_ID, Store
+
+    path = Path(str(tmp_path)) / "old.db"
+    schema = _SCHEMA
+    for name, kind in _ADDED:  # the first release's table: without the columns added since
+        schema = schema.replace(f",\n    {name} {kind}", "")
+    db = sqlite3.connect(path)
+    db.execute(schema)
+    db.commit()
+    db.close()
+    with Store(path, readonly=True) as store:
+        assert store.rows() == []
+    with Store(path) as store:
+        assert store.rows() == []
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert {row[1] for row in db.execute("PRAGMA table_info(trials)")} >= {name for name, _ in _ADDED}
+    db.close()
+
+
+def test_a_damaged_database_is_one_error_line(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+    from pathlib import Path
+
+    from rampup.lab.store import Store
+
+    pytest.importorskip("torch")
+    path = Path(str(tmp_path)) / "lab.db"
+    Store(path).close()
+    db = sqlite3.connect(path)  # fill a few dozen pages, then scribble over the middle of the file
+    db.executemany(
+        "INSERT INTO trials (key, task, warmup, schedule, peak_lr, seed, steps, status, diverged, config, "
+        "finished_at) VALUES (?, 't', 'w', 's', 0.1, 0, 5, 'ok', 0, '{}', 'now')",
+        [(f"k{i}" * 40,) for i in range(400)],
+    )
+    db.commit()
+    db.close()
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = bytes((i * 37 + 11) % 256 for i in range(3000))
+    path.write_bytes(bytes(data))
+    report = ["lab", "report", "--db", str(path), "--out", str(Path(str(tmp_path)) / "report")]
+    for args in ([*LAB_RUN, "--db", str(path), "--quiet"], report):
+        err = _cli_error(capsys, *args)
+        assert "--db" in err and "intact" in err

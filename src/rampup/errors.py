@@ -80,7 +80,7 @@ class RampupError(ValueError):
         message = f"{self.field}: got {_show(self.value)}{where}, expected {self.expected}"
         if self.hint:
             message += f"; {self.hint}"
-        return message
+        return " ".join(message.splitlines())  # one line, whatever a hint from elsewhere (SQLite) holds
 
     def __str__(self) -> str:
         message = self.line()

@@ -4,6 +4,12 @@ Only the sweep's parent process writes, one transaction per finished trial, so a
 any moment (even by SIGKILL) leaves every trial it had recorded intact; running it again skips
 them. ``runs`` counts how many times a trial's result was written: it stays 1 for finished trials
 (``ok`` or ``diverged``); a ``failed`` trial is tried again on the next run.
+
+A rampup database says so in its header (``PRAGMA application_id``, :data:`APPLICATION_ID`). Any other
+SQLite file is refused before a byte of it is written; a file from before the marker, whose only table
+is ``trials`` with rampup's columns, is adopted (marked, and given the columns added since). A damaged
+file is refused when opened (``PRAGMA quick_check``), and any later SQLite fault is a
+:class:`~rampup.RampupError` naming ``--db``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from typing import Any
 from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
 
-__all__ = ["DEFAULT_DB", "FINISHED", "Store", "TrialRow"]
+__all__ = ["APPLICATION_ID", "DEFAULT_DB", "FINISHED", "Store", "TrialRow"]
+
+#: the SQLite application id of a rampup lab database ("RAMP"), in the header at byte 68
+APPLICATION_ID = 0x52414D50
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: where results go unless told otherwise
 DEFAULT_DB = "rampup-lab.db"
@@ -60,11 +70,14 @@ CREATE TABLE IF NOT EXISTS trials (
 #: columns added after the first release, with their types (added to older databases when opened)
 _ADDED = (("flags", "TEXT"), ("ramp_done_at", "INTEGER"), ("grad_norms", "TEXT"))
 
+#: the columns of the first release: a marker-less ``trials`` table needs all of these and nothing unknown
+
 _COLUMNS = (
     "key, task, warmup, schedule, peak_lr, seed, steps, status, diverged, initial_loss, final_loss, spikes, "
     "max_grad_norm, warmup_steps, wall_s, train_losses, eval_steps, eval_losses, config, error, runs, finished_at, "
     "flags, ramp_done_at, grad_norms"
 )
+_FIRST_COLUMNS = frozenset(_COLUMNS.split(", ")) - {name for name, _ in _ADDED}
 
 
 @dataclass(frozen=True)
@@ -103,22 +116,85 @@ def _bad_path(path: str | os.PathLike[str], why: object) -> RampupError:
     return RampupError("--db", str(path), "a SQLite file that can be created and written", hint=str(why))
 
 
+def _foreign(path: Path, why: str) -> RampupError:
+    return RampupError(
+        "--db",
+        str(path),
+        "a rampup lab database, or a path where one can be created",
+        hint=f"{why}; rampup leaves it untouched: pass another --db",
+    )
+
+
+def _damaged(path: Path, why: object) -> RampupError:
+    return RampupError(
+        "--db", str(path), "an intact rampup lab database", hint=f"SQLite says: {why}; pass another --db"
+    )
+
+
+def _header(path: Path) -> bytes | None:
+    """The first 100 bytes of an existing file (the SQLite header), or None if there is no file or it is empty."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(100)
+    return head or None
+
+
+def _check_ownership(path: Path, head: bytes) -> bool:
+    """Whether ``path`` is rampup's (True: marked; False: from before the marker); raise if it is not ours.
+
+    Read through a read-only connection: nothing is written to a file that is refused.
+    """
+    if not head.startswith(_SQLITE_MAGIC) or len(head) < 100:
+        raise _foreign(path, "it is not a SQLite database")
+    application_id = int.from_bytes(head[68:72], "big")
+    if application_id == APPLICATION_ID:
+        return True
+    if application_id != 0:
+        raise _foreign(path, f"it is another program's SQLite database (application id {application_id:#010x})")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {name for name in tables if not name.startswith("sqlite_")}
+            columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
+        finally:
+            db.close()
+    except sqlite3.Error as error:
+        raise _damaged(path, error) from None
+    if not tables:
+        return False  # an empty SQLite file: nothing in it to harm
+    known = set(_COLUMNS.split(", "))
+    if tables != {"trials"} or not (_FIRST_COLUMNS <= columns <= known):
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise _foreign(path, f"it is another program's SQLite database (tables: {shown})")
+    return False
+
+
 class Store:
     """A results database (created if missing). Unwritable paths raise :class:`RampupError`."""
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_DB, *, readonly: bool = False) -> None:
         self.path = Path(path)
         try:
+            if self.path.is_dir():
+                raise _bad_path(path, "it is a directory")
+            head = _header(self.path)
             if readonly:
-                if not self.path.is_file():
+                if head is None:
                     raise RampupError("--db", str(path), "an existing rampup lab database", hint="run a sweep first")
-                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                _check_ownership(self.path, head)
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+                self._check_intact()
                 self._db.execute("SELECT count(*) FROM trials").fetchone()
             else:
-                if self.path.is_dir():
-                    raise _bad_path(path, "it is a directory")
+                marked = head is not None and _check_ownership(self.path, head)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
+                if head is not None:
+                    self._check_intact()
+                if not marked:
+                    self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self._db.execute(_SCHEMA)
             present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
             if not readonly:
@@ -131,7 +207,11 @@ class Store:
                 self._db.commit()
         except RampupError:
             raise
-        except (OSError, sqlite3.Error) as error:
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and head is None:
+                raise _bad_path(path, error) from None
+            raise _damaged(self.path, error) from None
+        except OSError as error:
             raise _bad_path(path, error) from None
         # a read-only database from before a column was added reads it as NULL
         self._select = ", ".join(name if name in present else f"NULL AS {name}" for name in _COLUMNS.split(", "))
@@ -147,10 +227,22 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def _check_intact(self) -> None:
+        """``PRAGMA quick_check``: a file with damaged pages is refused before a sweep runs on it."""
+        found = self._db.execute("PRAGMA quick_check").fetchall()
+        if found != [("ok",)]:
+            raise _damaged(self.path, " ".join(" ".join(str(row[0]).split()) for row in found[:3]))
+
+    def _query(self, sql: str, args: Any = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise _damaged(self.path, error) from None
+
     def finished_keys(self) -> set[str]:
         """Keys of the trials that need no more running."""
         marks = ",".join("?" for _ in FINISHED)
-        rows = self._db.execute(f"SELECT key FROM trials WHERE status IN ({marks})", FINISHED).fetchall()
+        rows = self._query(f"SELECT key FROM trials WHERE status IN ({marks})", FINISHED)
         return {row[0] for row in rows}
 
     def record(self, result: TrialResult) -> None:
@@ -205,7 +297,7 @@ class Store:
         query += " ORDER BY task, warmup, peak_lr, seed, key"
         wanted = set(keys) if keys is not None else None
         out = []
-        for row in self._db.execute(query, args).fetchall():
+        for row in self._query(query, args):
             if wanted is not None and row[0] not in wanted:
                 continue
             out.append(
