@@ -65,9 +65,16 @@ def test_values_json_is_peak_times_multiplier(capsys: pytest.CaptureFixture[str]
     assert rows[2]["lr"] == 3e-4 and rows[-1]["lr"] == pytest.approx(3e-5)
 
 
-def test_values_peak_defaults_to_one(capsys: pytest.CaptureFixture[str]) -> None:
+def test_values_peak_defaults_to_the_presets_else_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """One rule with `rampup export`: a preset's own peak where --peak-lr is not given (issue 15)."""
     rows = json.loads(run(capsys, "values", "bert", "-n", "100", "--at", "0,5,10,55,100", "--format", "json"))
-    assert [row["lr"] for row in rows] == [0.0, 0.5, 1.0, 0.5, 0.0]
+    assert [row["lr"] for row in rows] == [0.0, 0.5 * 5e-5, 5e-5, 0.5 * 5e-5, 0.0]
+    assert "lr=5e-05" in run(capsys, "export", "bert", "-n", "100", "--to", "torch")
+    rows = json.loads(run(capsys, "values", "linear(10) -> linear", "-n", "100", "--at", "10,55", "--format", "json"))
+    assert [row["lr"] for row in rows] == [1.0, 0.5]  # spec text: multipliers
+    rows = json.loads(run(capsys, "values", "bert", "-n", "100", "--at", "10", "--peak-lr", "1", "--format", "json"))
+    assert rows[0]["lr"] == 1.0
+    assert "(lr 5e-05 at step 10)" in run(capsys, "show", "bert", "-n", "100")
 
 
 def test_values_every_lists_the_steps_to_the_total(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,13 +116,25 @@ def test_values_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_values_tokens_per_step(capsys: pytest.CaptureFixture[str]) -> None:
     rows = json.loads(
-        run(capsys, "values", "gpt3", "--tokens-per-step", "500000", "--at", "0,375,750", "--format", "json")
+        run(
+            capsys,
+            "values",
+            "gpt3",
+            "--tokens-per-step",
+            "500000",
+            "--at",
+            "0,375,750",
+            "--peak-lr",
+            "1",
+            "--format",
+            "json",
+        )
     )
     assert [row["lr"] for row in rows] == [0.0, 0.5, 1.0]  # GPT-3's warmup: 375M tokens = 750 steps
 
 
 def test_values_open_ended_with_at(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = json.loads(run(capsys, "values", "noam", "--at", "4000,16000", "--format", "json"))
+    rows = json.loads(run(capsys, "values", "noam", "--at", "4000,16000", "--peak-lr", "1", "--format", "json"))
     assert [row["lr"] for row in rows] == [1.0, 0.5]  # 1/sqrt(step): four times the steps, half the rate
 
 
@@ -222,3 +241,92 @@ def test_console_script_bad_input(args: list[str]) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- issue 15: what users expect
+
+ZEROS = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["values", "linear(5%) -> cosine", "-n", ZEROS], "total_steps"),
+        (["show", "linear(5%) -> cosine", "-n", ZEROS], "total_steps"),
+        (["values", "linear(5%) -> cosine", "-n", "1000", "--at", ZEROS], "--at"),
+        (["recommend", "--total-steps", ZEROS], "10**15"),
+        (["recommend", "--epochs", "1e308", "--dataset-size", "1000", "--batch-size", "10"], "10**15"),
+        (["recommend", "--dataset-size", ZEROS, "--batch-size", "10", "--epochs", "1"], "--dataset-size"),
+        (["values", "linear(2ep) -> cosine", "-n", "1000", "--steps-per-epoch", "1e308"], "length"),
+        (["values", "linear(2tok) -> cosine", "-n", "1000", "--tokens-per-step", "1e-320"], "length"),
+        (["values", "linear(1e308) -> constant(1e308) -> cosine(1e308)", "-n", "10"], "length"),
+        (["values", "linear(5) -> cosine(cycles=1e308)", "-n", "1000"], "cycles"),
+        (["plot", "linear(5) -> cosine-restarts(period=1, mult=1e308)", "-n", "1000"], "mult"),
+        (["plot", "linear(5%) -> cosine", "-n", "100", "--dpi", "100000"], "--dpi"),
+        (["plot", "linear(5%) -> cosine", "-n", "100", "--title", "$\\frac{1}{0$"], "--title"),
+        (["show", "linear(5%) -> cosine(min=2000)", "-n", "1000"], "at least 2050"),
+        (["values", "linear(５)", "-n", "10"], "position 7"),
+        (["values", "bert", "-n", "100", "--at", "１"], "--at"),
+        (["values", "bert", "-n", "100", "--at", "1_0"], "--at"),
+    ],
+)
+def test_issue_15_commands_are_one_error_line(capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
+    err = fail(capsys, *args)
+    assert words in err
+    assert len(err) < 400  # a number of 400 digits is not echoed back
+
+
+def test_show_prints_nothing_before_a_late_error(capsys: pytest.CaptureFixture[str]) -> None:
+    fail(capsys, "show", "linear(5%) -> cosine(min=2000)", "-n", "1000")  # fail() checks stdout is empty
+
+
+def test_a_1_mb_spec_gives_a_short_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    err = fail(capsys, "values", "linear(5) -> " + "x" * 1_000_000 + "(", "-n", "10")
+    assert len(err) < 400
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == f"rampup {rampup.__version__}\n"
+
+
+def test_shell_completion_script_and_answers() -> None:
+    script = subprocess.run(
+        [*_console_script(), "--show-completion", "bash"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert script.returncode == 0 and "_RAMPUP_COMPLETE" in script.stdout
+    env = {**os.environ, "_RAMPUP_COMPLETE": "complete_bash", "COMP_WORDS": "rampup va", "COMP_CWORD": "1"}
+    answer = subprocess.run(_console_script(), capture_output=True, text=True, check=False, timeout=60, env=env)
+    assert answer.stdout.split() == ["values"]
+
+
+@pytest.mark.parametrize("command", [[], ["lab"], ["values"], ["plot"], ["lab", "run"], ["recommend"], ["export"]])
+def test_help_is_whole_and_plain(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    try:
+        main([*command, "--help"])
+    except SystemExit as stop:
+        assert stop.code in (0, None)
+    out, _ = capsys.readouterr()
+    assert "Usage: rampup" in out
+    assert "…" not in out  # descriptions are wrapped, never cut
+    assert "<" not in out.replace("<warmup>", ""), out  # no <int>, <list[str]> placeholders
+    if not command:
+        assert "--version" in out and "--install-completion" in out
+        assert "peak-lr times the schedule's multiplier" in " ".join(out.split())
+
+
+def test_demo_out_that_is_a_file_names_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "results.txt"
+    afile.write_text("mine")
+    err = fail(capsys, "demo", "--out", str(afile))
+    assert err.startswith("error: --out:") and "--db" not in err
+    assert afile.read_text() == "mine"
+
+
+def test_export_to_hf_without_transformers(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rampup.hf", None)  # import rampup.hf raises ImportError, as without transformers
+    for target in ("hf", "trl"):
+        code = run(capsys, "export", "linear(5%) -> cosine", "-n", "100", "--to", target)
+        assert "not installed here" in code and "schedule=" in code
+        compile(code, "<export>", "exec")
+    err = fail(capsys, "export", "linear(5%) -> cosine", "-n", "100", "--to", "hf", "--strict")
+    assert "--strict" in err

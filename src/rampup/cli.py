@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from typing import Annotated, Any
 
@@ -20,24 +21,74 @@ try:  # typer >= 0.20 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
+from rampup.durations import MAX_STEPS
 from rampup.errors import RampupError
-from rampup.presets import PRESETS
+from rampup.presets import PRESETS, preset_peak_lr
 from rampup.schedule import Schedule, as_schedule
 
 app = typer.Typer(
     name="rampup",
     help="Learning-rate warmup: schedules, advice, plots and proof.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+#: the most pixels per inch `rampup plot` draws at (8 x 4.5 inches: 8000 x 4500 pixels)
+MAX_DPI = 1000
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rampup")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+        import rampup
+
+        return str(getattr(rampup, "__version__", "unknown"))
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"rampup {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Learning-rate warmup: schedules, advice, plots and proof."""
+
+
+def peak_for(spec: str, given: float | None, default: float) -> float:
+    """``--peak-lr`` if given, else the preset's own peak (a preset that has one), else ``default``.
+
+    One rule for every command that turns multipliers into rates (values, show, export).
+    """
+    if given is not None:
+        peak = given
+    else:
+        found = preset_peak_lr(spec)
+        peak = default if found is None else found
+    if not (peak > 0 and math.isfinite(peak)):
+        raise RampupError("--peak-lr", peak, "a finite learning rate > 0")
+    return peak
+
 
 SpecArg = Annotated[str, typer.Argument(help="Spec text such as 'linear(5%) -> cosine(to=0.1)', or a preset name.")]
 TotalOpt = Annotated[int | None, typer.Option("--total-steps", "-n", help="Total optimizer steps of the run.")]
 EpochOpt = Annotated[float | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (for 'ep').")]
 TokensOpt = Annotated[float | None, typer.Option("--tokens-per-step", help="Tokens per optimizer step (for 'tok').")]
-PeakOpt = Annotated[float, typer.Option("--peak-lr", help="Peak learning rate; values are peak * multiplier.")]
+PeakOpt = Annotated[
+    float | None,
+    typer.Option("--peak-lr", help="Peak learning rate; values are peak * multiplier (default: the preset's, else 1)."),
+]
 
 
 def resolve_spec(
@@ -57,13 +108,13 @@ def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> lis
         steps = []
         for item in at.split(","):
             item = item.strip()
-            try:
-                step = int(item)
-            except ValueError:
-                raise RampupError("--at", item, "whole step numbers separated by commas, e.g. --at 0,10,99") from None
-            if step < 0:
-                raise RampupError("--at", step, "steps >= 0")
-            steps.append(step)
+            if not re.fullmatch(r"-?[0-9]+", item):  # ASCII digits: int() also reads "５" and "1_0"
+                raise RampupError("--at", item, "whole step numbers separated by commas, e.g. --at 0,10,99")
+            if item.startswith("-"):
+                raise RampupError("--at", item, "steps >= 0")
+            if len(item) > 16:
+                raise RampupError("--at", item, "steps >= 0 and at most 10**15")
+            steps.append(int(item))
         return steps
     total = schedule.total_steps
     if total is None:
@@ -81,7 +132,7 @@ def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> lis
 def values(
     spec: SpecArg,
     total_steps: TotalOpt = None,
-    peak_lr: PeakOpt = 1.0,
+    peak_lr: PeakOpt = None,
     steps_per_epoch: EpochOpt = None,
     tokens_per_step: TokensOpt = None,
     at: Annotated[str | None, typer.Option("--at", help="Comma-separated steps, e.g. 0,10,99.")] = None,
@@ -91,11 +142,10 @@ def values(
     """The learning rate at chosen steps: peak-lr times the schedule's multiplier."""
     if output_format not in ("table", "json", "csv"):
         raise RampupError("--format", output_format, "one of table, json, csv")
-    if not (peak_lr > 0 and math.isfinite(peak_lr)):
-        raise RampupError("--peak-lr", peak_lr, "a finite learning rate > 0")
+    peak = peak_for(spec, peak_lr, 1.0)
     schedule = resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     steps = _steps_to_show(schedule, at, every)
-    rows = [{"step": step, "lr": peak_lr * schedule(step)} for step in steps]
+    rows = [{"step": step, "lr": peak * schedule(step)} for step in steps]
     if output_format == "json":
         typer.echo(json.dumps(rows))
     elif output_format == "csv":
@@ -118,11 +168,13 @@ def show(
     total_steps: TotalOpt = None,
     steps_per_epoch: EpochOpt = None,
     tokens_per_step: TokensOpt = None,
-    peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Also show absolute rates.")] = None,
+    peak_lr: Annotated[
+        float | None, typer.Option("--peak-lr", help="Also show absolute rates (default: the preset's peak, if any).")
+    ] = None,
 ) -> None:
     """The canonical spec, each phase with its steps, where warmup ends, and the schedule in words."""
-    if peak_lr is not None and not (peak_lr > 0 and math.isfinite(peak_lr)):
-        raise RampupError("--peak-lr", peak_lr, "a finite learning rate > 0")
+    if peak_lr is not None or preset_peak_lr(spec) is not None:
+        peak_lr = peak_for(spec, peak_lr, 1.0)
     original = as_schedule(spec)
     schedule = original.resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
     typer.echo(f"spec:      {original}")
@@ -177,8 +229,10 @@ def plot_command(
 
     if not specs:
         raise RampupError("SPEC", None, "at least one spec or preset name", hint="e.g. rampup plot bert -n 1000")
-    if dpi <= 0:
-        raise RampupError("--dpi", dpi, "a whole number of pixels per inch > 0")
+    if not 0 < dpi <= MAX_DPI:
+        raise RampupError("--dpi", dpi, f"a whole number of pixels per inch between 1 and {MAX_DPI}")
+    if title is not None:
+        _check_title(title)
     for spec in specs:  # bad input fails here, before matplotlib is imported
         resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     try:
@@ -212,6 +266,28 @@ def plot_command(
             typer.echo(str(path))
     except ImportError as error:
         raise RampupError("rampup plot", "a missing package", "the plot extra", hint=str(error)) from None
+
+
+def _check_title(title: str) -> None:
+    """A title that matplotlib reads as math (``$...$``) must parse, else one error line before drawing."""
+    if len(title) > 500:
+        raise RampupError("--title", title, "a title of at most 500 characters")
+    if title.replace("\\$", "").count("$") < 2:
+        return
+    try:
+        from matplotlib.mathtext import MathTextParser
+    except ImportError:
+        return  # the plot extra is missing: the plot itself says so
+    for part in re.findall(r"(?<!\\)\$(.*?)(?<!\\)\$", title):
+        try:
+            MathTextParser("path").parse(f"${part}$")
+        except (ValueError, RuntimeError) as error:
+            raise RampupError(
+                "--title",
+                title,
+                "plain text, or matplotlib math between $ signs that parses",
+                hint=f"{' '.join(str(error).split())}; write \\$ for a dollar sign",
+            ) from None
 
 
 @app.command("recommend")
@@ -251,6 +327,17 @@ def recommend_command(
     """How many warmup steps: the number, the schedule, the rules that fired and the HF / TRL arguments."""
     from rampup.advisor import recommend
 
+    counts = {
+        "--dataset-size": dataset_size,
+        "--batch-size": batch_size,
+        "--grad-accum": grad_accum,
+        "--num-processes": num_processes,
+        "--base-batch-size": base_batch_size,
+        "--base-warmup-steps": base_warmup_steps,
+    }
+    for flag, count in counts.items():  # the advisor multiplies and divides these as floats
+        if count is not None and abs(count) > MAX_STEPS:
+            raise RampupError(flag, count, "a whole number of at most 10**15")
     pair: tuple[float, float] | None = None
     if betas is not None:
         try:
@@ -329,9 +416,36 @@ app.command("demo")(demo_command)
 app.command("find")(find_command)
 
 
+#: what an option's value is called in --help, by its type (instead of typer's ``<int>``, ``<list[str]>``)
+_METAVARS = {"int": "N", "float": "X"}
+
+
+def _plain_help(command: Any) -> None:
+    """Help as people write it: whole one-line descriptions, and ``N``, ``X``, ``TEXT`` for values.
+
+    Click cuts each command's description to the terminal's width with "..."; the short help is
+    set to the first sentence instead, and wrapped. Typer shows the Python type of each value
+    (``<list[str]>``); each option gets a metavar, each argument shows its name only.
+    """
+    for param in getattr(command, "params", []):
+        kind = getattr(param, "param_type_name", "")
+        if kind == "option":
+            if not param.is_flag and param.metavar is None:
+                bare = param.bare_type() if hasattr(param, "bare_type") else ""
+                param.metavar = _METAVARS.get(bare, "TEXT")
+        elif kind == "argument":
+            param.display_type_rich = lambda ctx: None  # the argument's name (SPEC) says it all
+    if command.help and not command.short_help:
+        first = command.help.strip().split("\n\n")[0]
+        command.short_help = " ".join(first.split())
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: runs the app, turning bad input into one ``error:`` line and exit code 2."""
     command = typer.main.get_command(app)
+    _plain_help(command)
     try:
         result = command.main(args=argv, prog_name="rampup", standalone_mode=False)
     except RampupError as error:

@@ -69,7 +69,10 @@ def step_count(value: float, field: str, what: str = "a whole number of optimize
     """The one guard of step counts: ``value`` rounded up to whole steps, finite, >= 0 and at most MAX_STEPS."""
     if not (math.isfinite(value) and 0 <= value <= MAX_STEPS):
         raise RampupError(field, value, f"{what} between 0 and 10**15")
-    return ceil_steps(value)
+    nearest = round(value)
+    if abs(value - nearest) <= 1e-9 * max(1.0, abs(value)):
+        return int(nearest)
+    return math.ceil(value)
 
 
 def format_number(value: float) -> str:
@@ -79,12 +82,13 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def ceil_steps(x: float) -> int:
-    """``ceil(x)``, except that a value within 1e-9 (relative) of an integer is that integer."""
-    nearest = round(x)
-    if abs(x - nearest) <= 1e-9 * max(1.0, abs(x)):
-        return int(nearest)
-    return math.ceil(x)
+def ceil_steps(x: float, field: str = "steps") -> int:
+    """``ceil(x)``, except that a value within 1e-9 (relative) of an integer is that integer.
+
+    ``x`` must be a finite number of steps in [0, MAX_STEPS] (else :class:`RampupError` names ``field``).
+    """
+    value = real_number(x)
+    return step_count(math.nan if value is None else value, field)
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,8 @@ class Duration:
                     "a positive number of steps",
                     hint=f"{field} is {self}, a share of the total: pass total_steps (--total-steps N)",
                 )
-            return step_count(context.total_steps * self.amount / 100.0, field)
+            total = real_number(context.total_steps)
+            return step_count(math.nan if total is None else total * self.amount / 100.0, field)
         if self.unit == "epochs":
             if context.steps_per_epoch is None:
                 raise RampupError(
@@ -200,7 +205,8 @@ class Duration:
                     "a positive number of optimizer steps per epoch",
                     hint=f"{field} is {self}: pass steps_per_epoch (--steps-per-epoch K)",
                 )
-            return step_count(self.amount * context.steps_per_epoch, field)
+            per_epoch = real_number(context.steps_per_epoch)
+            return step_count(math.nan if per_epoch is None else self.amount * per_epoch, field)
         if context.tokens_per_step is None:
             raise RampupError(
                 "tokens_per_step",
@@ -208,4 +214,5 @@ class Duration:
                 "a positive number of tokens per optimizer step",
                 hint=f"{field} is {self}: pass tokens_per_step (--tokens-per-step K), e.g. batch x sequence length",
             )
-        return step_count(self.amount / context.tokens_per_step, field)
+        per_step = real_number(context.tokens_per_step)
+        return step_count(math.nan if per_step is None else self.amount / per_step, field)

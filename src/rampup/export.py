@@ -79,13 +79,9 @@ class _Plan:
 
 
 def _preset_peak(spec: Schedule | str | Mapping[str, Any]) -> float | None:
-    if not isinstance(spec, str):
-        return None
-    from rampup.presets import ALIASES, PRESETS
+    from rampup.presets import preset_peak_lr
 
-    key = spec.strip().lower()
-    found = PRESETS.get(ALIASES.get(key, key))
-    return None if found is None else found.peak_lr
+    return preset_peak_lr(spec)
 
 
 def _lines(*parts: str) -> str:
@@ -176,9 +172,22 @@ def _keras(plan: _Plan) -> str:
 # ---------------------------------------------------------------------- Hugging Face and TRL
 
 
-def _builtin_or_reason(plan: _Plan, strict: bool) -> dict[str, Any] | str:
-    from rampup.hf import OTHER_PATH, training_args
+#: the reason given when transformers is absent where the snippet is written
+_NOT_INSTALLED = "transformers is not installed here, so no built-in scheduler could be checked against it"
 
+
+def _builtin_or_reason(plan: _Plan, strict: bool) -> dict[str, Any] | str:
+    try:
+        from rampup.hf import OTHER_PATH, training_args
+    except ImportError:  # writing the snippet must not need transformers: the exact path needs no check
+        if strict:
+            raise RampupError(
+                "--strict",
+                True,
+                "transformers installed: a built-in scheduler is checked against it before it is written",
+                hint="pip install 'rampup[hf]', or leave out --strict for the RampupTrainer code",
+            ) from None
+        return _NOT_INSTALLED
     try:
         return training_args(plan.resolved, plan.total, peak_lr=plan.peak)
     except RampupError as error:
@@ -231,8 +240,12 @@ def _trainer_code(plan: _Plan, strict: bool, *, trl: bool) -> str:
     return _lines(
         plan.header,
         *_wrap_comment(
-            f"No {module} built-in scheduler computes it exactly: {found}. "
-            f"{rampup_cls} runs it exactly through rampup.torch.RampupLR, resolved with the number of updates "
+            (
+                f"{found[0].upper()}{found[1:]}: "
+                if found == _NOT_INSTALLED
+                else f"No {module} built-in scheduler computes it exactly: {found}. "
+            )
+            + f"{rampup_cls} runs it exactly through rampup.torch.RampupLR, resolved with the number of updates "
             "Trainer computes."
         ),
         f"from {module} import {config_cls}",

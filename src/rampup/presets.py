@@ -15,7 +15,7 @@ from rampup.durations import Duration
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
-__all__ = ["ALIASES", "PRESETS", "Preset", "goyal", "preset", "vaswani"]
+__all__ = ["ALIASES", "PRESETS", "Preset", "goyal", "preset", "preset_peak_lr", "vaswani"]
 
 
 @dataclass(frozen=True)
@@ -174,3 +174,16 @@ def preset(name: str) -> Preset:
     if key not in PRESETS:
         raise RampupError("preset", name, f"one of {', '.join(sorted(PRESETS))}")
     return PRESETS[key]
+
+
+def preset_peak_lr(spec: object) -> float | None:
+    """The peak learning rate of the preset that ``spec`` names, or None (spec text, or a preset without one).
+
+    The one rule of the command line: where ``--peak-lr`` is not given, a preset's own peak is used
+    (``rampup values bert`` prints BERT's rates, as ``rampup export bert`` writes them).
+    """
+    if not isinstance(spec, str):
+        return None
+    key = spec.strip().lower()
+    found = PRESETS.get(ALIASES.get(key, key))
+    return None if found is None else found.peak_lr

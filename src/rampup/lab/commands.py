@@ -125,7 +125,19 @@ def demo_command(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Show what warmup does: Post-LN transformer, no / short / the advisor's warmup, at a normal and a high rate."""
+    from pathlib import Path
+
     from rampup.lab.demo import run_demo
+
+    place = Path(out)
+    blocker = next((part for part in (place, *place.parents) if part.exists() and not part.is_dir()), None)
+    if blocker is not None:  # the demo writes its database and figures inside --out: say so, not --db
+        raise RampupError(
+            "--out",
+            out,
+            "a directory for the database, figures and tables (created if missing)",
+            hint=f"{blocker} is a file",
+        )
 
     run_demo(out, seeds=seeds, workers=workers, steps=steps, progress=not quiet, echo=typer.echo)
 
@@ -147,7 +159,7 @@ def find_command(
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds 0..N-1 for --check.")] = 3,
     db: DbOpt = "rampup-lab.db",
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes for --check.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines or bar.")] = False,
 ) -> None:
     """Find the warmup for a lab task from the model itself: critical-rate probes and pilot runs (needs torch)."""
     from rampup.lab.tasks import get_task
@@ -160,9 +172,20 @@ def find_command(
         from rampup.plotting import check_output
 
         check_output(plot)
+    import time
+
     from rampup.lab.finding import find_for_task
 
+    started = time.perf_counter()
+    if not quiet:  # the finder has no progress callback: one line per stage, on stderr
+        typer.echo(
+            f"rampup find: stage 1/{2 if check else 1}: critical-rate probes and pilot runs on {spec.name} "
+            "(about half a minute on two cores)...",
+            err=True,
+        )
     finding = find_for_task(spec.name, rates[0], seed=probe_seed, steps=steps)
+    if not quiet:
+        typer.echo(f"rampup find: stage 1 done in {time.perf_counter() - started:.1f} s", err=True)
     if as_json:
         typer.echo(finding.to_json())
     else:
@@ -176,6 +199,8 @@ def find_command(
     if check:
         from rampup.lab.finding import check_against_grid
 
+        if not quiet:
+            typer.echo("rampup find: stage 2/2: training the finding and a grid of warmups to check it", err=True)
         result = check_against_grid(
             spec.name, str(finding.schedule), rates[0], seeds=seeds, db=db, workers=workers, progress=not quiet
         )
