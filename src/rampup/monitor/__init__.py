@@ -28,8 +28,13 @@ and gradient norms are compared on a log scale (ratios; raw values when a loss i
 the median of the last ``window`` values, and a value is far when it is beyond both a fixed ratio
 (``loss_spike``, ``grad_blowup``, ``grad_collapse``) and ``noise_z`` robust standard deviations of the
 update-to-update noise (the median absolute deviation of the differences, which a trend does not
-inflate). The first ``min_history`` updates set the reference; before that a loss is a spike only
-above ``loss_spike`` squared times the first loss (the untrained model's).
+inflate), measured over the last :data:`NOISE_SPAN` updates. Until ``2 * window`` losses were seen
+that noise is itself too noisy a yardstick (a median absolute deviation of 5 or 20 losses of
+lognormal noise 0.15-0.3 flagged healthy simulated runs), so a loss is a spike only above
+``loss_spike`` squared (2.25) times the median of the losses so far, and, from ``min_history``
+losses on, also beyond ``noise_z`` of their noise. In the first ``min_history`` updates nothing but
+that ratio can be judged: a healthy run with per-batch lognormal noise of 0.3 crosses it in about
+1% of runs (docs/monitor.md), a large-batch SGD run that blows up in its first steps does.
 
 What it does with a flag is ``action``:
 
@@ -161,6 +166,12 @@ def noise_scale(values: Iterable[float]) -> float:
         return 0.0
     centre = statistics.median(diffs)
     return _MAD_TO_SD * statistics.median(abs(d - centre) for d in diffs) / math.sqrt(2)
+
+
+#: how many recent updates of the watch window the noise is measured over (the median reference uses
+#: ``window``): a median absolute deviation of 20 differences is too noisy a yardstick (it came out at
+#: half the true noise often enough to flag healthy simulated runs); of 100, within about 15%
+NOISE_SPAN = 100
 
 
 class WarmupMonitor:
@@ -392,7 +403,8 @@ class WarmupMonitor:
             found.append(flag("loss-spike", loss, reference, what))
         if norm is not None and norm > 0 and len(self._norms) >= self.min_history:
             reference = statistics.median(self._norms)
-            noise = noise_scale(self._norms)
+            seen = [x for x in self._norm_history[-NOISE_SPAN:] if math.isfinite(x)]
+            noise = noise_scale(seen if len(seen) >= len(self._norms) else self._norms)
             shown = f"{math.exp(reference):.4g}"
             excess = math.log(norm) - reference
             if self.grad_blowup is not None and self._far(excess, self.grad_blowup, noise):
@@ -404,7 +416,8 @@ class WarmupMonitor:
                 and len(self._losses) >= self.min_history
                 and self._far(-excess, self.grad_collapse, noise)
             ):
-                self._drop = (step, norm, math.exp(reference), level)
+                # the loss when the gradient dropped: the median of the last three levels (one is too noisy)
+                self._drop = (step, norm, math.exp(reference), statistics.median([*self._history[-2:], level]))
                 if self.action == "hold" and self._high_rate(multiplier):
                     what = (
                         f"gradient norm {norm:.4g} < median {shown} / {self.grad_collapse:g} at {multiplier:.3g} "
@@ -425,15 +438,18 @@ class WarmupMonitor:
     def _spike(self, level: float) -> tuple[float, str] | None:
         if self.loss_spike is None or self._first is None:
             return None
-        if len(self._losses) < self.min_history:  # no noise to judge by yet: far above the untrained model's loss
+        if len(self._history) < 2 * self.window:  # too few losses to measure the noise well: the early rule
+            start = statistics.median(self._losses) if self._losses else self._first
             threshold = self.loss_spike**2
-            excess = level - self._first if self._log_scale else (level - self._first) / abs(self._first or 1.0)
-            if (math.log(threshold) if self._log_scale else threshold - 1) < excess:
-                what = f"loss {self._show(level)} > {threshold:g} x the first loss {self._show(self._first)}"
-                return (math.exp(self._first) if self._log_scale else self._first), what
-            return None
+            excess = level - start if self._log_scale else (level - start) / abs(start or 1.0)
+            if excess <= (math.log(threshold) if self._log_scale else threshold - 1):
+                return None
+            if len(self._losses) >= self.min_history and excess <= self.noise_z * noise_scale(self._losses):
+                return None
+            what = f"loss {self._show(level)} > {threshold:.3g} x the median so far {self._show(start)}"
+            return (math.exp(start) if self._log_scale else start), what
         reference = statistics.median(self._losses)
-        noise = noise_scale(self._losses)
+        noise = noise_scale(self._history[-NOISE_SPAN:] if len(self._history) >= len(self._losses) else self._losses)
         if self._log_scale:
             far = self._far(level - reference, self.loss_spike, noise)
         else:
@@ -458,9 +474,9 @@ class WarmupMonitor:
         after = [*self._history[-(self.min_history - 1) :], level] if math.isfinite(level) else []
         if not after or (self.stall_rate is not None and not self._high_rate(multiplier)):
             return None
-        noise = noise_scale(self._losses)
-        if statistics.median(after) < before - noise:
-            return None  # the loss still falls: a sharp start, not a collapse
+        noise = noise_scale(self._history[-NOISE_SPAN:] if len(self._history) >= len(self._losses) else self._losses)
+        if statistics.median(after) < before - 2 * noise:
+            return None  # the loss still falls (by more than its noise): a sharp start, not a collapse
         what = (
             f"gradient norm fell to {norm:.4g} at step {at} (< median {reference:.4g} / {self.grad_collapse:g}) "
             f"and the loss has not fallen since (median {self._show(statistics.median(after))})"
