@@ -475,7 +475,7 @@ class WarmupMonitor:
         if not after or (self.stall_rate is not None and not self._high_rate(multiplier)):
             return None
         noise = noise_scale(self._history[-NOISE_SPAN:] if len(self._history) >= len(self._losses) else self._losses)
-        if statistics.median(after) < before - 2 * noise:
+        if statistics.median(after) < before - noise:
             return None  # the loss still falls (by more than its noise): a sharp start, not a collapse
         what = (
             f"gradient norm fell to {norm:.4g} at step {at} (< median {reference:.4g} / {self.grad_collapse:g}) "
