@@ -319,3 +319,25 @@ def test_check_against_the_grid(tmp_path: Path) -> None:
     assert result.summary.ran == 6
     again = check()
     assert again.summary.ran == 0 and again.finals == result.finals  # resumed from the database
+
+
+def test_the_final_always_weighs_a_warmup_the_screen_saw_at_its_peak() -> None:
+    from rampup.finder import _finalists
+
+    # the longest warmup leads at the screen (it trained at lower rates so far): a short one still goes on
+    screen = {0: 2.9, 4: 2.55, 7: 2.48, 13: 2.46, 25: 2.66, 50: 2.38, 70: 2.36, 100: 2.35}
+    finalists = _finalists(sorted(screen), screen, 40)
+    assert finalists[0] == 100  # the longest, which is also the best at the screen
+    assert 13 in finalists  # the best of those whose warmup ended within the 40-step screen
+    assert len(finalists) == len(set(finalists)) <= 4
+
+
+def test_a_finalist_is_as_good_as_its_worse_order_and_one_unstable_one_is_not_noise() -> None:
+    from rampup.finder import _noise, _worse
+
+    assert _worse((2.44, 2.79)) == 2.79
+    assert _worse((2.44, None)) is None
+    # two steady finalists and one that breaks on one order: the noise is the steady ones'
+    noise = _noise({13: (2.386, 2.340), 25: (2.390, 2.363), 100: (2.440, 2.787)})
+    assert noise == pytest.approx(abs(2.386 - 2.340) / 2**0.5)
+    assert _noise({13: (2.0,)}) is None

@@ -17,18 +17,22 @@ same initial weights (it leaves the model as it found it):
    of the run; every pilot runs the real schedule ``linear(W, from=...) -> decay`` of the whole run.
 
    - *Screen*: every candidate trains ``screen_steps`` updates (default 20% of the run) on batch
-     order A. One that diverges or ends above ``L0`` is out. Three go on: the best at the screen,
-     the longest left, and the one halfway between them on the ladder of candidates.
+     order A. One that diverges or ends above ``L0`` is out. Up to four go on: the best at the
+     screen, the longest left, the one halfway between them on the ladder of candidates, and the best
+     of those whose warmup ended within the screen (the screen saw those at their peak rate; a long
+     warmup may lead at the screen only because it has trained at lower rates so far).
    - *Final*: each of the three continues on order A **and**, forked at the end of the screen, on a
      second order B (the same batches shuffled). Each stops when it has used the same *learning-rate
      area* (the sum of the rates so far) as the longest candidate has used ``margin`` (10% of the run)
      after its warmup ends: at equal area a long warmup is no longer penalized for having used less
-     rate so far, which a comparison at the same step would do (docs/finder.md). The score is the
-     held-out loss averaged over the last three evaluations (``smooth``), and over both orders.
-   - *Decision*: the noise is measured, not assumed: ``sigma`` is the pooled spread of the order A
-     and order B scores of the same candidate; two candidates differ only when their mean scores
-     differ by more than ``noise_z * sigma``. The finder takes the **longest** candidate whose
-     score is within that of the best (a longer warmup is the safer one when the data cannot tell).
+     rate so far, which a comparison at the same step would do (docs/finder.md). A run's score is the
+     held-out loss averaged over its last three evaluations (``smooth``); a finalist's score is the
+     worse of its two orders (a warmup that trains on one order and breaks on the other is unstable).
+   - *Decision*: the noise is measured, not assumed: ``sigma`` is the median over the finalists of
+     ``|A - B| / sqrt(2)`` (the median, so that one unstable finalist does not pass for noise; the
+     lower middle for an even count); two candidates differ only when their scores differ by more
+     than ``noise_z * sigma``. The finder takes the **longest** candidate whose score is within that
+     of the best (a longer warmup is the safer one when the data cannot tell).
 
    The whole search costs at most ``budget`` runs' worth of optimizer updates (default 4): the
    number of updates the probes and pilots made, divided by ``total_steps``, is in the evidence
@@ -475,11 +479,19 @@ def _eval_points(stop: int, spacing: int, floor: int) -> list[int]:
     return sorted({max(floor, stop - index * spacing) for index in range(SMOOTH)})
 
 
-def _finalists(alive: list[int], screen: Mapping[int, float]) -> list[int]:
-    """The best at the screen, the longest alive, and the one halfway between them on the ladder."""
+def _finalists(alive: list[int], screen: Mapping[int, float], screen_steps: int) -> list[int]:
+    """The best at the screen, the longest alive, the one halfway between them on the ladder, and the best
+    of those whose warmup ended within the screen: the screen has seen those at their peak rate, the
+    longer ones only on their way up (a long warmup may lead at the screen only because it has trained
+    at lower rates so far), so the final always weighs a warmup the screen saw at full rate."""
     best = min(alive, key=lambda length: (screen[length], -length))
     low, high = alive.index(best), len(alive) - 1
-    return sorted({best, alive[high], alive[(low + high + 1) // 2]})
+    ranked = [alive[high], best]  # in the order they are kept when the budget is short
+    finished = [length for length in alive if length < screen_steps]
+    if finished:
+        ranked.append(min(finished, key=lambda length: (screen[length], -length)))
+    ranked.append(alive[(low + high + 1) // 2])
+    return list(dict.fromkeys(ranked))
 
 
 def _stops(
@@ -613,11 +625,11 @@ def find_warmup(
         runs_a: dict[int, _Run] = {}
         if alive:
             areas = {n: _areas(as_schedule(specs[n]).resolve(total), horizon) for n in alive}
-            finalists = _finalists(alive, {n: screen_scores[n] for n in alive})  # type: ignore[misc]
+            finalists = _finalists(alive, {n: screen_scores[n] for n in alive}, screen)  # type: ignore[misc]
             room = budget * total - bench.updates  # the probes and the screen are done
             stops = _stops(finalists, areas, margin, horizon, screen)
             while 2 * sum(stop - screen for stop in stops.values()) > room and len(finalists) > 2:
-                finalists.remove(finalists[1])  # the one between goes first
+                finalists.pop()  # the one halfway goes first, then the best warmup the screen saw whole
                 stops = _stops(finalists, areas, margin, horizon, screen)
             cut = margin
             while 2 * sum(stop - screen for stop in stops.values()) > room and cut > 0:
@@ -640,7 +652,7 @@ def find_warmup(
 
     noise = _noise(finals)
     tolerance = noise_z * noise if noise is not None else 0.0
-    means = {n: _mean(pair) for n, pair in finals.items()}
+    means = {n: _worse(pair) for n, pair in finals.items()}
     eligible = {n: m for n, m in means.items() if m is not None and m < initial_loss}
     best = min(eligible.values()) if eligible else None
     pilots: list[Pilot] = []
@@ -719,20 +731,26 @@ def find_warmup(
     )
 
 
-def _mean(pair: Sequence[float | None]) -> float | None:
+def _worse(pair: Sequence[float | None]) -> float | None:
+    """A finalist's score: the worse of its batch orders (a warmup is only as good as its worse order)."""
     if not pair or any(value is None for value in pair):
         return None
-    return math.fsum(pair) / len(pair)  # type: ignore[arg-type]
+    return max(pair)  # type: ignore[type-var]
 
 
 def _noise(finals: Mapping[int, tuple[float | None, ...]]) -> float | None:
-    """One score's standard deviation, pooled over the finalists' two orders (None: no complete pair)."""
-    gaps = [
-        pair[0] - pair[1] for pair in finals.values() if len(pair) == 2 and pair[0] is not None and pair[1] is not None
-    ]
-    if not gaps:
+    """One score's standard deviation from the finalists' two orders: ``|A - B| / sqrt(2)``, the median
+    over the finalists (None: no complete pair). The median, because a finalist whose two orders end
+    far apart is unstable, not a measure of the noise of the others."""
+    spreads = sorted(
+        abs(pair[0] - pair[1]) / math.sqrt(2)
+        for pair in finals.values()
+        if len(pair) == 2 and pair[0] is not None and pair[1] is not None
+    )
+    if not spreads:
         return None
-    return math.sqrt(math.fsum(gap**2 for gap in gaps) / (2 * len(gaps)))
+    middle = len(spreads) // 2
+    return spreads[middle] if len(spreads) % 2 else min(spreads[middle - 1], spreads[middle])
 
 
 def _nearest_export(chosen: int, start: float, decay: str, total: int, target: float) -> tuple[dict[str, Any], Reason]:
