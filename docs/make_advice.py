@@ -207,7 +207,11 @@ def main() -> None:
         finder_rows[task] = labels
 
     with Store(db, readonly=True) as store:
-        every = [row for row in store.rows() if row.task in tasks and row.warmup in GRID]
+        every = [
+            row
+            for row in store.rows()
+            if row.task in tasks and row.warmup in GRID and math.isclose(row.peak_lr, get_task(row.task).high_lr)
+        ]
     flags = {row.key: replay_flags(row) for row in every}
     monitor_scores = score_by_task(every, flags_of=lambda row: flags[row.key])
     holds = [hold_delivery(HOLD_SIGMA, seed) for seed in range(3)]
@@ -294,6 +298,10 @@ def page(
         "min(50 steps, 15% of the run) with at most 5% false alarms on good runs.",
         "",
     ]
+    for task, score in monitor_scores.items():
+        caught_ok = not score.failed or score.caught >= 0.9 * score.failed
+        alarms_ok = not score.good or score.false_alarms <= 0.05 * score.good
+        verdicts.append((task, "monitor", caught_ok and alarms_ok))
     missed = [f"{who} on {task}" for task, who, ok in verdicts if not ok]
     lines.append("Missed: " + (", ".join(missed) if missed else "none") + ".")
     lines.append("")
