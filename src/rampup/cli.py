@@ -76,8 +76,20 @@ def peak_for(spec: str, given: float | None, default: float) -> float:
     else:
         found = preset_peak_lr(spec)
         peak = default if found is None else found
+    return check_peak(peak)
+
+
+#: the range of --peak-lr: beyond it a rate is no learning rate, and the axes of a plot cannot be drawn
+PEAK_RANGE = (1e-30, 1e30)
+
+
+def check_peak(peak: float) -> float:
+    """``--peak-lr``: a finite learning rate > 0, within :data:`PEAK_RANGE`."""
+    low, high = PEAK_RANGE
     if not (peak > 0 and math.isfinite(peak)):
         raise RampupError("--peak-lr", peak, "a finite learning rate > 0")
+    if not low <= peak <= high:
+        raise RampupError("--peak-lr", peak, f"a finite learning rate > 0, between {low:g} and {high:g}")
     return peak
 
 
@@ -229,6 +241,8 @@ def plot_command(
 
     if not specs:
         raise RampupError("SPEC", None, "at least one spec or preset name", hint="e.g. rampup plot bert -n 1000")
+    if peak_lr is not None:
+        check_peak(peak_lr)
     if not 0 < dpi <= MAX_DPI:
         raise RampupError("--dpi", dpi, f"a whole number of pixels per inch between 1 and {MAX_DPI}")
     if title is not None:
@@ -269,25 +283,28 @@ def plot_command(
 
 
 def _check_title(title: str) -> None:
-    """A title that matplotlib reads as math (``$...$``) must parse, else one error line before drawing."""
+    """A title that matplotlib reads as math must parse, else one error line before drawing.
+
+    matplotlib reads a text as math when it has an even, non-zero number of unescaped ``$``.
+    """
     if len(title) > 500:
         raise RampupError("--title", title, "a title of at most 500 characters")
-    if title.replace("\\$", "").count("$") < 2:
+    dollars = title.count("$") - title.count("\\$")
+    if dollars == 0 or dollars % 2:
         return
     try:
         from matplotlib.mathtext import MathTextParser
     except ImportError:
         return  # the plot extra is missing: the plot itself says so
-    for part in re.findall(r"(?<!\\)\$(.*?)(?<!\\)\$", title):
-        try:
-            MathTextParser("path").parse(f"${part}$")
-        except (ValueError, RuntimeError) as error:
-            raise RampupError(
-                "--title",
-                title,
-                "plain text, or matplotlib math between $ signs that parses",
-                hint=f"{' '.join(str(error).split())}; write \\$ for a dollar sign",
-            ) from None
+    try:
+        MathTextParser("path").parse(title)
+    except (ValueError, RuntimeError) as error:
+        raise RampupError(
+            "--title",
+            title,
+            "plain text, or matplotlib math between $ signs that parses",
+            hint=f"{' '.join(str(error).split())}; write \\$ for a dollar sign",
+        ) from None
 
 
 @app.command("recommend")

@@ -536,7 +536,10 @@ def _check_step(step: Any) -> float:
 
 def _step_array(steps: Any) -> npt.NDArray[Any]:
     """``steps`` as an array of real numbers in [0, MAX_STEPS], with the scalar call's rules."""
-    array = np.asarray(steps) if not isinstance(steps, str) else np.asarray([steps])
+    try:
+        array = np.asarray(steps) if not isinstance(steps, str) else np.asarray([steps])
+    except (TypeError, ValueError, OverflowError):  # ragged lists, objects NumPy cannot hold
+        raise RampupError("steps", steps, _STEPS_EXPECTED) from None
     kind = array.dtype.kind
     if kind == "O":  # Python objects (None, huge ints, mixed lists): each must pass the scalar check
         converted = np.empty(array.shape, dtype=np.float64)
@@ -550,7 +553,7 @@ def _step_array(steps: Any) -> npt.NDArray[Any]:
         raise RampupError("steps", f"an array of {array.dtype}", _STEPS_EXPECTED)
     flat = array.reshape(-1)
     if flat.size:
-        low, high = flat.min(), flat.max()
+        low, high = float(flat.min()), float(flat.max())  # in float64: 10**15 is no float16
         if not (low >= 0 and high <= MAX_STEPS):  # min and max propagate NaN
             as_float = flat.astype(np.float64)
             bad = as_float[~((as_float >= 0) & (as_float <= MAX_STEPS))][0]
