@@ -268,6 +268,9 @@ ZEROS = "1" + "0" * 400
         (["values", "linear(５)", "-n", "10"], "position 7"),
         (["values", "bert", "-n", "100", "--at", "１"], "--at"),
         (["values", "bert", "-n", "100", "--at", "1_0"], "--at"),
+        (["plot", "bert", "-n", "1", "--peak-lr", "5e-324", "--terminal"], "--peak-lr"),  # found by the fuzz suite
+        (["plot", "bert", "-n", "1", "--peak-lr", "1.7976931348623157e308", "--terminal"], "--peak-lr"),
+        (["plot", "bert", "-n", "100", "--title", "$$"], "--title"),
     ],
 )
 def test_issue_15_commands_are_one_error_line(capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
