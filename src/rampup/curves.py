@@ -72,6 +72,7 @@ class _ScalarMath:
     cos = staticmethod(_one(np.cos))
     sin = staticmethod(_one(np.sin))
     sqrt = staticmethod(_one(np.sqrt))
+    log1p = staticmethod(_one(np.log1p))
     floor = staticmethod(_one(np.floor))
     power = staticmethod(_one_power(np.power, np.array, np.float64))
     minimum = staticmethod(min)
@@ -216,15 +217,62 @@ class Curve:
 # --------------------------------------------------------------------------- warmups
 
 
+def _whole(x: float) -> str | None:
+    return None if x >= 0 and float(x).is_integer() else "a whole number of updates >= 0"
+
+
+_DELAY = Param(
+    "delay",
+    "float",
+    0.0,
+    _whole,
+    "updates held at `from` before the curve starts, within the phase (DeepSpeed runs update k at its rate for k-1)",
+)
+
+
+def _delayed(xp: Any, t: Any, seg: Segment) -> tuple[Any, float]:
+    """The curve's clock and length after ``delay`` updates held at the start (the length at least 1)."""
+    delay = seg.params.get("delay", 0.0)
+    if not delay:
+        return t, seg.length
+    return xp.maximum(t - delay, 0.0), max(seg.length - delay, 1.0)
+
+
 class LinearWarmup(Curve):
-    """``a + (b - a) * p``: the standard warmup (Goyal et al. 2017; Hugging Face, optax)."""
+    """``a + (b - a) * p``: the standard warmup (Goyal et al. 2017; Hugging Face, optax).
+
+    With ``delay=d`` the first ``d`` updates hold ``a`` and the line runs over the other
+    ``L - d``: DeepSpeed's ``WarmupLR`` sets update k's rate after update k-1
+    (``deepspeed/runtime/lr_schedules.py``), so its linear warmup over W is ``linear(W+1, delay=1)``.
+    """
 
     name = "linear"
     role = "warmup"
     summary = "linear warmup"
+    params = (_DELAY,)
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
-        return seg.a + (seg.b - seg.a) * (t / seg.length)
+        u, length = _delayed(xp, t, seg)
+        return seg.a + (seg.b - seg.a) * (u / length)
+
+
+class LogWarmup(Curve):
+    """``a + (b - a) * log(1 + t) / log(1 + L)``: DeepSpeed's default ``warmup_type: "log"``.
+
+    DeepSpeed's ``WarmupLR`` (``deepspeed/runtime/lr_schedules.py``, 0.19) computes
+    ``min + (max - min) * log(i + 1) / log(W)`` for iteration ``i < W``: it reaches the
+    peak at ``i = W - 1``, so its warmup of W is ``log(W-1)`` here (``log(W, delay=1)``
+    with its one-update delay). It rises steeply: half way up after ``sqrt(L)`` updates.
+    """
+
+    name = "log"
+    role = "warmup"
+    summary = "logarithmic warmup"
+    params = (_DELAY,)
+
+    def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
+        u, length = _delayed(xp, t, seg)
+        return seg.a + (seg.b - seg.a) * (xp.log1p(u) / math.log1p(length))
 
 
 class ExponentialWarmup(Curve):
@@ -615,6 +663,7 @@ WARMUP_CURVES: dict[str, Curve] = {
     curve.name: curve
     for curve in (
         LinearWarmup(),
+        LogWarmup(),
         ExponentialWarmup(),
         CosineWarmup(),
         PolynomialWarmup(),
