@@ -333,3 +333,10 @@ def test_export_to_hf_without_transformers(capsys: pytest.CaptureFixture[str], m
         compile(code, "<export>", "exec")
     err = fail(capsys, "export", "linear(5%) -> cosine", "-n", "100", "--to", "hf", "--strict")
     assert "--strict" in err
+
+
+@pytest.mark.parametrize("spec", ["constant", "constant(0)"])
+def test_a_flat_schedule_on_a_log_axis_in_the_terminal(capsys: pytest.CaptureFixture[str], spec: str) -> None:
+    """Found by the fuzz suite: plotext's log axis failed on one flat line ("math domain error")."""
+    out = run(capsys, "plot", spec, "-n", "2000", "--log-y", "--terminal", "--no-color")
+    assert spec in out

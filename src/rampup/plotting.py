@@ -610,6 +610,8 @@ def plot_terminal(
             keep = _log_mask(curve, floor)
             steps, values = steps[keep], values[keep]
         series.append((curve.label, steps.tolist(), values.tolist(), curve.warmup_end))
+    if log_y and len({y for _, _, ys, _ in series for y in ys}) < 2:
+        log_y = False  # one flat line: plotext pads a flat log axis down to 0 and fails; linear draws it the same
     y_ticks = _nice_ticks(0.0, top, max(2, height // 6))  # linear axis only
     y_labels = [f"{y:.3g}" for y in y_ticks]
     lines = _plotext6(
