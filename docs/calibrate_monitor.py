@@ -23,8 +23,8 @@ from rampup.lab.tasks import TASKS
 
 #: the candidates scored and chosen among (the defaults first); noise_z is left at 6 (4 scored the same)
 GRID: list[dict[str, Any]] = [
-    {"stall_grad": grad, "grad_collapse": collapse, "stall_factor": factor}
-    for grad, collapse, factor in itertools.product([1.25, 1.5, None], [2.5, 4.0], [1.5, 1.0, 2.0])
+    {"stall_grad": grad, "grad_collapse": collapse, "stall_factor": factor, "stuck_share": stuck}
+    for grad, collapse, factor, stuck in itertools.product([1.25, 1.5, None], [2.5, 4.0], [1.5, 1.0, 2.0], [0.6, None])
 ]
 
 

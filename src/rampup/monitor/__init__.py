@@ -23,6 +23,12 @@ without warmup are watched too) it raises a :class:`Flag` for:
   solution stops pulling on its weights, while one that still works on a plateau (a fine-tune, a
   word LM before it leaves the unigram level) pulls about as hard as at the start.
 
+A ``grad-collapse`` or a ``loss-stall`` also needs the loss to be still above ``stuck_share`` (0.6) of
+the first loss: the degenerate solutions a too-fast start falls into (the class or token
+frequencies, a dead network) keep most of the untrained loss (the character frequencies of the
+lab's corpus: 3.1 of 4.6 nats, 67%; a dead 20-class net: ln 20 = 3.0 of 3.4), while a run that has
+already removed 40% of its loss is converging, and its slowing gradient is the bottom coming near.
+
 "Far" is judged against the recent past's own noise, so that per-batch noise is not a spike: losses
 and gradient norms are compared on a log scale (ratios; raw values when a loss is not positive) to
 the median of the last ``window`` values, and a value is far when it is beyond both a fixed ratio
@@ -195,6 +201,8 @@ class WarmupMonitor:
         stall_factor: how many times as long as the descent to it a plateau must last to be a stall.
         stall_grad: how many times below the first updates' the gradient norm on a plateau must be for
             it to be a stall (``None``: not required).
+        stuck_share: the share of the first loss above which the loss must still be for a collapse or
+            a stall (``None``: not required).
         backoff, slowdown, hold_steps: how ``"hold"`` reacts to a flag.
         hold_floor, max_holds, hold_budget: the bounds of ``"hold"``: the least share of the planned
             rate it ever gives, the most episodes, the most of the planned total rate it holds back.
@@ -220,6 +228,7 @@ class WarmupMonitor:
         stall_rate: float | None = 0.5,
         stall_factor: float = 1.5,
         stall_grad: float | None = 1.25,
+        stuck_share: float | None = 0.6,
         backoff: float = 0.1,
         slowdown: float = 0.5,
         hold_steps: int = 5,
@@ -248,6 +257,9 @@ class WarmupMonitor:
         self.stall_rate = None if stall_rate is None else _fraction("stall_rate", stall_rate, "of the peak", zero=True)
         self.stall_factor = _ratio("stall_factor", stall_factor, 0.0)
         self.stall_grad = None if stall_grad is None else _ratio("stall_grad", stall_grad, 1.0)
+        self.stuck_share = (
+            None if stuck_share is None else _fraction("stuck_share", stuck_share, "of the first loss, e.g. 0.6")
+        )
         self.backoff = _fraction("backoff", backoff, "where the ramp's clock goes back to")
         self.slowdown = _fraction("slowdown", slowdown, "how much slower the ramp goes on")
         self.hold_steps = _count("hold_steps", hold_steps, 0)
@@ -416,8 +428,10 @@ class WarmupMonitor:
                 and len(self._losses) >= self.min_history
                 and self._far(-excess, self.grad_collapse, noise)
             ):
-                # the loss when the gradient dropped: the median of the last three levels (one is too noisy)
-                self._drop = (step, norm, math.exp(reference), statistics.median([*self._history[-2:], level]))
+                # the loss when the gradient dropped: the lower of its level and the median of the last three
+                # (one level is a noisy yardstick; the median alone is too high right after a spike)
+                recent = statistics.median([*self._history[-2:], level])
+                self._drop = (step, norm, math.exp(reference), min(level, recent))
                 if self.action == "hold" and self._high_rate(multiplier):
                     what = (
                         f"gradient norm {norm:.4g} < median {shown} / {self.grad_collapse:g} at {multiplier:.3g} "
@@ -438,13 +452,11 @@ class WarmupMonitor:
     def _spike(self, level: float) -> tuple[float, str] | None:
         if self.loss_spike is None or self._first is None:
             return None
-        if len(self._history) < 2 * self.window:  # too few losses to measure the noise well: the early rule
+        if len(self._losses) < self.min_history:  # no noise to judge by yet: far above the losses so far
             start = statistics.median(self._losses) if self._losses else self._first
             threshold = self.loss_spike**2
             excess = level - start if self._log_scale else (level - start) / abs(start or 1.0)
             if excess <= (math.log(threshold) if self._log_scale else threshold - 1):
-                return None
-            if len(self._losses) >= self.min_history and excess <= self.noise_z * noise_scale(self._losses):
                 return None
             what = f"loss {self._show(level)} > {threshold:.3g} x the median so far {self._show(start)}"
             return (math.exp(start) if self._log_scale else start), what
@@ -477,6 +489,8 @@ class WarmupMonitor:
         noise = noise_scale(self._history[-NOISE_SPAN:] if len(self._history) >= len(self._losses) else self._losses)
         if statistics.median(after) < before - noise:
             return None  # the loss still falls (by more than its noise): a sharp start, not a collapse
+        if not self._stuck(statistics.median(after)):
+            return None  # most of the loss is gone: the gradient slows near the bottom
         what = (
             f"gradient norm fell to {norm:.4g} at step {at} (< median {reference:.4g} / {self.grad_collapse:g}) "
             f"and the loss has not fallen since (median {self._show(statistics.median(after))})"
@@ -511,6 +525,8 @@ class WarmupMonitor:
             return None  # the rate was low for part of the plateau: a warmup still under way
         if not self._gradient_fell(reached):
             return None  # the model still pulls on its weights as hard as at the start: a plateau it works on
+        if not self._stuck(now):
+            return None  # most of the loss is gone: a run converging, not stuck in a degenerate solution
         first = statistics.median(blocks[-2 * half : -half])
         last = statistics.median(blocks[-half:])
         noise = noise_scale(self._history[-2 * half * size :])
@@ -525,6 +541,14 @@ class WarmupMonitor:
         )
         shown = math.exp(last) if self._log_scale else last
         return shown, (math.exp(first) if self._log_scale else first), what
+
+    def _stuck(self, level: float) -> bool:
+        """Whether ``level`` still keeps more than ``stuck_share`` of the first loss (true when not required)."""
+        if self.stuck_share is None or self._first is None:
+            return True
+        if self._log_scale:
+            return level - self._first > math.log(self.stuck_share)
+        return level > self.stuck_share * self._first if self._first > 0 else True
 
     def _gradient_fell(self, since: int) -> bool:
         """Whether the median gradient norm since update ``since`` is ``stall_grad`` times below that of the
