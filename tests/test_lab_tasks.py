@@ -151,3 +151,55 @@ def test_standings_pick_the_best_grid_warmup_and_count_lost_seeds() -> None:
     assert result.by_label["linear(5%)"].gap == pytest.approx((6.4 / 3 - 6.2 / 3) / (6.2 / 3))
     assert math.isclose(result.by_label["linear(50%)"].gap, 0.0)
     assert set(GRID) >= {"none", "linear(5%)", "linear(50%)"}
+
+
+def test_the_advice_page_is_written_from_the_standings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("make_advice", root / "docs" / "make_advice.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    schedules = {
+        "none": "cosine(400, to=0.1)",
+        "linear(50%)": "linear(200) -> cosine(200, to=0.1)",
+        "advisor": "linear(100) -> cosine(300, to=0.1)",
+        "finder@1000: linear(200)": "linear(200) -> cosine(200, to=0.1)",
+    }
+    finals = {
+        "none": (3.1, 3.1, 3.1),
+        "linear(50%)": (2.3, 2.2, 2.25),
+        "advisor": (2.3, 2.3, 2.3),
+        "finder@1000: linear(200)": (2.3, 2.2, 2.25),
+    }
+    rows = [
+        dataclasses.replace(trial_row(label, 0.02, seed, value), schedule=schedules[label])
+        for label, values in finals.items()
+        for seed, value in enumerate(values)
+    ]
+    result = standings(rows, "postln", 0.02)
+    answers = [
+        (
+            {
+                "seed": 1000,
+                "spec": "linear(200) -> cosine(to=0.1)",
+                "nearest": None,
+                "cost_runs": 3.1,
+                "inconclusive": None,
+            },
+            "finder@1000: linear(200)",
+            None,
+        )
+    ]
+    scores = {"all": module.score_by_task([])["all"]}
+    figure = tmp_path / "images" / "grid.png"
+    figure.parent.mkdir()
+    module.figure({"postln": result}, {"postln": ["finder@1000: linear(200)"]}, figure)
+    text = module.page({"postln": result}, {"postln": answers}, scores, [(0.95, 0)], tmp_path / "advice.md", figure)
+    assert figure.stat().st_size > 10_000
+    assert "| postln | linear(50%) (2.250) |" in text
+    assert "finder@1000: linear(200)" in text and "+0.0%" in text
+    assert "Missed: " in text and "](images/grid.png)" in text
