@@ -58,7 +58,32 @@ def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
 
-class _Sequences:
+class _Family:
+    """What every family shares: the loss, the cross-entropy of the model's logits against the targets."""
+
+    eval_x: torch.Tensor
+    eval_y: torch.Tensor
+
+    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _cross_entropy(model(x), y)
+
+
+class _Examples(_Family):
+    """Labelled examples, the last ``heldout`` held out; a batch draws examples with replacement."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+
+    def split(self, x: torch.Tensor, y: torch.Tensor, heldout: int) -> None:
+        self.train_x, self.train_y = x[:-heldout], y[:-heldout]
+        self.eval_x, self.eval_y = x[-heldout:], y[-heldout:]
+
+    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
+        return self.train_x[index], self.train_y[index]
+
+
+class _Sequences(_Family):
     """Windows of ``context + 1`` tokens from an id stream: inputs and next-token targets."""
 
     def __init__(self, train: np.ndarray, heldout: np.ndarray, context: int, eval_sequences: int) -> None:
@@ -98,11 +123,8 @@ class CharData(_Sequences):
             float(m["init_std"]),
         )
 
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return _cross_entropy(model(x), y)
 
-
-class TeacherData:
+class TeacherData(_Examples):
     """``mlp`` / ``noisy``: inputs ~ N(0, I), labels = argmax of a fixed random two-layer tanh teacher.
 
     ``label_noise`` replaces that share of the training labels by uniformly random classes (the
@@ -124,22 +146,14 @@ class TeacherData:
             noisy = torch.where(flip, random_labels, y)
             y = torch.cat([noisy[:-heldout], y[-heldout:]])
         self.inputs, self.classes = inputs, classes
-        self.train_x, self.train_y = x[:-heldout], y[:-heldout]
-        self.eval_x, self.eval_y = x[-heldout:], y[-heldout:]
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
-        return self.train_x[index], self.train_y[index]
+        self.split(x, y, heldout)
 
     def model(self, config: TrialConfig) -> torch.nn.Module:
         m = config.model
         return MLP(self.inputs, int(m["width"]), int(m["depth"]), self.classes, norm=bool(m.get("batch_norm", True)))
 
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return functional.cross_entropy(model(x), y)
 
-
-class ImageData:
+class ImageData(_Examples):
     """``conv``: generated grey images, one smooth random template per class.
 
     An image is its class's template, shifted by up to ``shift`` pixels in each direction, scaled by a
@@ -164,19 +178,11 @@ class ImageData:
             images[index] = image * contrast[index]
         images += noise * torch.randn(images.shape, generator=gen)
         self.size, self.classes = size, classes
-        self.train_x, self.train_y = images[:-heldout], labels[:-heldout]
-        self.eval_x, self.eval_y = images[-heldout:], labels[-heldout:]
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
-        return self.train_x[index], self.train_y[index]
+        self.split(images, labels, heldout)
 
     def model(self, config: TrialConfig) -> torch.nn.Module:
         m = config.model
         return ConvNet(1, self.size, int(m["width"]), self.classes, norm=bool(m.get("batch_norm", True)))
-
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return functional.cross_entropy(model(x), y)
 
 
 _WORD = re.compile(r"[A-Za-z_]+|\d+|[^\sA-Za-z_\d]")
@@ -204,9 +210,6 @@ class WordData(_Sequences):
     def model(self, config: TrialConfig) -> torch.nn.Module:
         m = config.model
         return EncoderLM(self.vocab, self.context, int(m["d_model"]), int(m["layers"]), int(m["heads"]))
-
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return _cross_entropy(model(x), y)
 
 
 def _cache_dir() -> Path:
@@ -320,9 +323,6 @@ class LoRAData(_Sequences):
         )
         base.load_state_dict(self.base_weights(config))
         return add_lora(base, int(m["rank"]), float(m["alpha"]))
-
-    def loss(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return _cross_entropy(model(x), y)
 
 
 _FAMILIES: dict[str, type[CharData | TeacherData | ImageData | WordData | LoRAData]] = {
