@@ -345,6 +345,7 @@ def recommend_command(
     from rampup.advisor import recommend
 
     counts = {
+        "--total-steps": total_steps,
         "--dataset-size": dataset_size,
         "--batch-size": batch_size,
         "--grad-accum": grad_accum,
