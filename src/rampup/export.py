@@ -8,6 +8,10 @@ spec text (every length in steps), so the code runs exactly the rates that
   (:class:`rampup.torch.RampupLR`, :func:`rampup.lightning.scheduler_config`,
   :func:`rampup.optax.schedule`, :class:`rampup.keras.RampupSchedule`): exact by
   construction, since they evaluate the engine.
+- ``deepspeed``, ``megatron``, ``axolotl``: the tool's own config (a DeepSpeed ``scheduler``
+  block, Megatron-LM flags, Axolotl YAML keys) when its scheduler computes exactly the same
+  rates, checked by reading the text back with ``rampup inspect``; else a
+  :class:`~rampup.RampupError` with the nearest exact spec (:mod:`rampup.conventions`).
 - ``hf``, ``trl``: the built-in scheduler's ``TrainingArguments`` / ``SFTConfig``
   keywords when one computes the same rates over the run (:func:`rampup.hf.training_args`,
   checked against the installed transformers), else :class:`rampup.hf.RampupTrainer` /
@@ -30,7 +34,7 @@ from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
-__all__ = ["TARGETS", "export"]
+__all__ = ["CONFIGS", "TARGETS", "export"]
 
 #: peak learning rate used when neither --peak-lr nor a preset gives one
 DEFAULT_PEAK_LR = 1e-3
@@ -280,6 +284,18 @@ def _trl(plan: _Plan, strict: bool = False) -> str:
 _EXACT: dict[str, Callable[[_Plan], str]] = {"torch": _torch, "lightning": _lightning, "optax": _optax, "keras": _keras}
 _TRAINERS: dict[str, Callable[[_Plan, bool], str]] = {"hf": _hf, "trl": _trl}
 
+
+def _config_text(key: str, plan: _Plan) -> str:
+    """Another tool's config (DeepSpeed JSON, Megatron flags, Axolotl YAML): exact, or an error naming the nearest."""
+    from rampup.conventions import axolotl, deepspeed, megatron
+
+    writers = {"deepspeed": deepspeed.export_config, "megatron": megatron.export_flags, "axolotl": axolotl.export_yaml}
+    return writers[key](plan.resolved, plan.total, plan.peak)
+
+
+#: the tools whose own config file ``rampup export --to`` writes (checked by reading it back: ``rampup inspect``)
+CONFIGS: tuple[str, ...] = ("deepspeed", "megatron", "axolotl")
+
 #: the frameworks ``rampup export --to`` knows
 TARGETS: tuple[str, ...] = ("torch", "hf", "trl", "lightning", "optax", "keras")
 
@@ -294,16 +310,18 @@ def export(
     tokens_per_step: float | None = None,
     strict: bool = False,
 ) -> str:
-    """Python code that runs ``spec`` in ``target`` (one of :data:`TARGETS`), as text.
+    """Python code that runs ``spec`` in ``target`` (one of :data:`TARGETS`), or a config (:data:`CONFIGS`).
 
     ``peak_lr`` defaults to the preset's peak, else 1e-3 (with a comment to set it).
     ``strict`` (hf, trl): raise :class:`~rampup.RampupError` when no built-in
     scheduler is exact, instead of writing the RampupTrainer code.
     """
     key = str(target).strip().lower()
-    if key not in TARGETS:
+    if key not in TARGETS and key not in CONFIGS:
         raise RampupError("--to", target, f"one of {', '.join(TARGETS)}")
     plan = _Plan(spec, total_steps, peak_lr, steps_per_epoch, tokens_per_step)
     if key in _TRAINERS:
         return _TRAINERS[key](plan, strict)
+    if key in CONFIGS:
+        return _config_text(key, plan)
     return _EXACT[key](plan)

@@ -1,0 +1,123 @@
+"""Hugging Face transformers' conventions (5.x), restated without importing it.
+
+Sources: ``transformers/optimization.py`` (the ``_get_*_lr_lambda`` functions) and
+``transformers/training_args.py`` (``get_warmup_steps``: ``warmup_steps`` below 1 is a
+ratio, ``ceil(total * ratio)`` in floating point), ``transformers/trainer.py``
+(``set_initial_training_values``: updates per epoch ``max(ceil(batches / accumulation), 1)``,
+total ``ceil(epochs * per_epoch)`` unless ``max_steps > 0``), transformers 5.24.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup.durations import format_number
+from rampup.errors import RampupError
+
+__all__ = ["SCHEDULERS", "multipliers", "spec_for", "total_steps", "warmup_steps"]
+
+#: the scheduler names whose formula is restated here, with their ``lr_scheduler_kwargs``
+SCHEDULERS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "constant_with_warmup": (),
+    "linear": (),
+    "cosine": ("num_cycles",),
+    "cosine_with_min_lr": ("num_cycles", "min_lr_rate", "min_lr"),
+    "cosine_with_restarts": ("num_cycles",),
+    "polynomial": ("lr_end", "power"),
+    "inverse_sqrt": ("timescale",),
+}
+
+
+def warmup_steps(warmup: float, total: int) -> int:
+    """``TrainingArguments.get_warmup_steps``: ``int(w)`` from 1 up, else ``ceil(total * w)`` in floating point."""
+    return int(warmup) if warmup >= 1 else math.ceil(total * warmup)
+
+
+def total_steps(
+    dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1, epochs: float = 3.0
+) -> int:
+    """Trainer's number of updates from the run's size (``max_steps`` unset, no ``dataloader_drop_last``).
+
+    Each process reads ``ceil(ceil(dataset / batch) / processes)`` batches per epoch (accelerate's
+    ``even_batches``); an epoch is ``max(ceil(batches / grad_accum), 1)`` updates; the run
+    ``ceil(epochs * per_epoch)``.
+    """
+    batches = -(-dataset_size // batch_size)
+    if num_processes > 1:
+        batches = -(-batches // num_processes)
+    per_epoch = max(-(-batches // grad_accum), 1)
+    return math.ceil(epochs * per_epoch)
+
+
+def multipliers(
+    name: str, warmup: int, total: int, kwargs: Mapping[str, Any], peak_lr: float, steps: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """transformers' ``lr_lambda(step)`` at each step: the multiplier of the optimizer's rate (``optimization.py``)."""
+    s = np.asarray(steps, dtype=np.float64)
+    w, t = float(warmup), float(total)
+    warm = s / max(1.0, w)
+    in_warmup = s < w
+    if name == "constant":
+        return np.ones_like(s)
+    if name == "constant_with_warmup":
+        return np.where(in_warmup, warm, 1.0)
+    if name == "linear":
+        return np.where(in_warmup, warm, np.maximum(0.0, (t - s) / max(1.0, t - w)))
+    progress = (s - w) / max(1.0, t - w)
+    if name in ("cosine", "cosine_with_min_lr"):
+        cycles = float(kwargs.get("num_cycles", 0.5))
+        rate = float(kwargs.get("min_lr_rate", 0.0))
+        if kwargs.get("min_lr") is not None:
+            rate = float(kwargs["min_lr"]) / peak_lr
+        factor = 0.5 * (1.0 + np.cos(math.pi * cycles * 2.0 * progress))
+        return np.where(in_warmup, warm, np.maximum(0.0, factor * (1.0 - rate) + rate))
+    if name == "cosine_with_restarts":
+        cycles = float(kwargs.get("num_cycles", 1.0))
+        decay = np.where(progress >= 1.0, 0.0, 0.5 * (1.0 + np.cos(math.pi * ((cycles * progress) % 1.0))))
+        return np.where(in_warmup, warm, np.maximum(0.0, decay))
+    if name == "polynomial":
+        lr_end, power = float(kwargs.get("lr_end", 1e-7)), float(kwargs.get("power", 1.0))
+        remaining = 1.0 - (s - w) / (t - w) if t > w else np.zeros_like(s)
+        decay = (peak_lr - lr_end) * np.power(np.maximum(remaining, 0.0), power) + lr_end
+        return np.where(in_warmup, warm, np.where(s > t, lr_end / peak_lr, decay / peak_lr))
+    if name == "inverse_sqrt":
+        timescale = kwargs.get("timescale")
+        scale = float(timescale) if timescale is not None else (w or 10_000.0)
+        shift = scale - w
+        return np.where(in_warmup, warm, 1.0 / np.sqrt((s + shift) / scale))
+    raise RampupError("lr_scheduler_type", name, f"one of {', '.join(SCHEDULERS)}")
+
+
+def _extra(key: str, value: float, default: float) -> str:
+    return "" if value == default else f", {key}={format_number(value)}"
+
+
+def spec_for(name: str, warmup: int, total: int, kwargs: Mapping[str, Any], peak_lr: float) -> str:
+    """The rampup spec of a transformers scheduler (docs/parity.md), in steps."""
+    w, t = warmup, total
+    if name == "constant":
+        return "constant"
+    if name == "constant_with_warmup":
+        return f"linear({w}) -> constant"
+    if name == "linear":
+        return f"linear({w}) -> linear({t - w})"
+    if name in ("cosine", "cosine_with_min_lr"):
+        rate = float(kwargs.get("min_lr_rate", 0.0))
+        if kwargs.get("min_lr") is not None:
+            rate = float(kwargs["min_lr"]) / peak_lr
+        cycles = float(kwargs.get("num_cycles", 0.5))
+        return f"linear({w}) -> cosine({t - w}{_extra('cycles', cycles, 0.5)}{_extra('to', rate, 0.0)})"
+    if name == "cosine_with_restarts":
+        cycles = float(kwargs.get("num_cycles", 1.0))
+        return f"linear({w}) -> cosine-restarts({t - w}{_extra('cycles', cycles, 1.0)})"
+    if name == "polynomial":
+        lr_end, power = float(kwargs.get("lr_end", 1e-7)), float(kwargs.get("power", 1.0))
+        return f"linear({w}) -> polynomial({t - w}{_extra('power', power, 1.0)}{_extra('to', lr_end / peak_lr, 0.0)})"
+    timescale = kwargs.get("timescale")
+    return f"linear({w}) -> inverse-sqrt" + ("" if timescale is None else f"(timescale={int(timescale)})")

@@ -1,0 +1,347 @@
+"""``rampup inspect``: what schedule a training config really runs, update by update.
+
+Reads a Hugging Face TrainingArguments / TRL config (YAML or JSON), an Axolotl YAML, a
+DeepSpeed JSON with a ``scheduler`` block, a Megatron-LM command line or args file, or a
+rampup schedule (spec text, or the dict form as JSON, YAML or TOML). Each tool's
+conventions live in :mod:`rampup.conventions`; the result is an
+:class:`~rampup.conventions.Imported`: the tool's own rate for every optimizer update,
+the rampup spec that equals it (or none, and why), and findings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rampup.conventions import Finding, Imported, RunSize, check_keys, general_findings, number, settle, whole
+from rampup.conventions import axolotl as axolotl_conventions
+from rampup.conventions import deepspeed as deepspeed_conventions
+from rampup.conventions import hf as hf_conventions
+from rampup.conventions import megatron as megatron_conventions
+from rampup.durations import format_number
+from rampup.errors import RampupError
+from rampup.schedule import Schedule
+
+__all__ = ["FORMATS", "detect", "inspect_file", "inspect_text", "load_data", "render"]
+
+FORMATS = ("auto", "hf", "axolotl", "deepspeed", "megatron", "rampup")
+#: formats named in the issue that this version does not read yet
+_LATER = ("llamafactory", "timm", "nemo")
+
+#: the schedule keys read from Hugging Face TrainingArguments / TRL configs
+HF_KEYS = {
+    "learning_rate",
+    "lr_scheduler_type",
+    "lr_scheduler_kwargs",
+    "warmup_steps",
+    "warmup_ratio",
+    "max_steps",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "deepspeed",
+    "dataloader_drop_last",
+}
+_AXOLOTL_MARKERS = {"base_model", "micro_batch_size", "num_epochs", "lr_scheduler", "datasets", "adapter"}
+_HF_MARKERS = {"output_dir", "lr_scheduler_type", "num_train_epochs", "per_device_train_batch_size", "learning_rate"}
+
+
+def load_data(text: str, name: str) -> Any:
+    """The file's data: JSON, YAML (safe loader) or TOML by its suffix; other text is returned as is."""
+    suffix = Path(name).suffix.lower()
+    try:
+        if suffix == ".json":
+            return json.loads(text)
+        if suffix in (".yaml", ".yml"):
+            import yaml  # type: ignore[import-untyped,unused-ignore]
+
+            return yaml.safe_load(text)
+        if suffix == ".toml":
+            import tomllib  # type: ignore[import-not-found,unused-ignore]
+
+            return tomllib.loads(text)
+    except ImportError as error:  # pragma: no cover - tomllib is in 3.11, PyYAML comes with transformers
+        raise RampupError(name, suffix, "a format whose reader is installed", hint=str(error)) from None
+    except Exception as error:
+        message = " ".join(str(error).split())[:160]
+        raise RampupError(name, "a malformed file", f"valid {suffix.lstrip('.').upper()}", hint=message) from None
+    return text
+
+
+def detect(data: Any, name: str) -> str:
+    """Which tool's config ``data`` is (the ``auto`` format)."""
+    if isinstance(data, str):
+        if "--train-iters" in data or "--lr " in data or "--lr=" in data:
+            return "megatron"
+        return "rampup"
+    if isinstance(data, Mapping):
+        keys = set(data)
+        if "phases" in keys:
+            return "rampup"
+        if isinstance(data.get("scheduler"), Mapping) or data.get("type") in deepspeed_conventions.TYPES:
+            return "deepspeed"
+        if keys & _AXOLOTL_MARKERS and "lr_scheduler_type" not in keys:
+            return "axolotl"
+        if keys & _HF_MARKERS:
+            return "hf"
+    raise RampupError(name, "a file of no known tool", f"one of {', '.join(FORMATS[1:])}: pass --format")
+
+
+def inspect_file(path: str, fmt: str = "auto", size: RunSize | None = None) -> Imported:
+    """Read ``path`` and inspect it (errors name the file)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RampupError("FILE", path, "an existing config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RampupError("FILE", path, "a readable text file", hint=type(error).__name__) from None
+    return inspect_text(text, path, fmt, size or RunSize(), base=file.parent)
+
+
+def inspect_text(text: str, name: str, fmt: str, size: RunSize, base: Path | None = None) -> Imported:
+    """Inspect a config's text; ``name`` is its file name (for the suffix and errors)."""
+    key = str(fmt).strip().lower()
+    if key in _LATER:
+        raise RampupError("--format", fmt, f"one of {', '.join(FORMATS)}", hint=f"{key} is not read yet")
+    if key not in FORMATS:
+        raise RampupError("--format", fmt, f"one of {', '.join(FORMATS)}")
+    if key == "megatron":
+        return megatron_conventions.import_args(text, name, total_steps=size.total_steps)
+    data = load_data(text, name)
+    if key == "auto":
+        key = detect(data, name)
+        if key == "megatron":
+            return megatron_conventions.import_args(text, name, total_steps=size.total_steps)
+    if key == "rampup":
+        return _rampup(data, name, size)
+    if not isinstance(data, Mapping):
+        raise RampupError(name, type(data).__name__, f"a mapping of {key} settings")
+    if key == "deepspeed":
+        block = data.get("scheduler") if "scheduler" in data else data
+        lr = _optimizer_lr(data, name)
+        return deepspeed_conventions.import_block(block, name, total_steps=size.total_steps, optimizer_lr=lr)
+    if key == "axolotl":
+        return _axolotl(data, name, size, base)
+    return _hf(data, name, size, base)
+
+
+def _optimizer_lr(data: Mapping[str, Any], name: str) -> float | None:
+    optimizer = data.get("optimizer")
+    if not isinstance(optimizer, Mapping):
+        return None
+    params = optimizer.get("params") or {}
+    if not isinstance(params, Mapping) or params.get("lr") in (None, "auto"):
+        return None
+    return float(number(params, "lr", f"{name}: optimizer.params"))
+
+
+def _rampup(data: Any, name: str, size: RunSize) -> Imported:
+    schedule = Schedule.parse(data.strip()) if isinstance(data, str) else Schedule.from_dict(data)
+    resolved = schedule.resolve(size.total_steps)
+    total = resolved.total_steps
+    if total is None:
+        raise RampupError("--total-steps", None, "the run's updates: this schedule is open-ended")
+    values = resolved.values(np.arange(total, dtype=np.float64))
+    imported = settle("rampup", 1.0, values, str(resolved), [])
+    general_findings(imported, resolved.warmup_steps if resolved.warmup_steps else None)
+    return imported
+
+
+def _deepspeed_file(value: Any, name: str, base: Path | None) -> Mapping[str, Any] | None:
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    path = Path(value)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RampupError(
+            f"{name}: deepspeed", value, "a readable DeepSpeed JSON file", hint=type(error).__name__
+        ) from None
+    return data if isinstance(data, Mapping) else None
+
+
+def _kwargs(data: Mapping[str, Any], name: str, scheduler: str) -> dict[str, Any]:
+    raw = data.get("lr_scheduler_kwargs") or {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise RampupError(f"{name}: lr_scheduler_kwargs", raw, "a mapping (or its JSON text)") from None
+    if not isinstance(raw, Mapping):
+        raise RampupError(f"{name}: lr_scheduler_kwargs", raw, "a mapping")
+    for key in raw:
+        if key not in hf_conventions.SCHEDULERS[scheduler]:
+            valid = ", ".join(hf_conventions.SCHEDULERS[scheduler]) or "none"
+            raise RampupError(f"{name}: lr_scheduler_kwargs", key, f"a keyword of {scheduler}: {valid}")
+    return dict(raw)
+
+
+def _ratio_findings(ratio: float, total: int, used: int, who: str) -> list[Finding]:
+    rounded = {"Hugging Face": math.ceil(total * ratio), "Axolotl and NeMo": int(ratio * total)}
+    if len(set(rounded.values())) == 1:
+        return []
+    others = ", ".join(f"{tool} {steps}" for tool, steps in rounded.items())
+    return [
+        Finding(
+            "ratio-rounding",
+            f"a warmup ratio of {format_number(ratio)} over {total} updates is {used} updates in {who}; "
+            f"the tools round it differently ({others})",
+        )
+    ]
+
+
+def _hf(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) -> Imported:
+    check_keys(data, HF_KEYS, name, ("lr", "warmup", "sched"))
+    findings: list[Finding] = []
+    lr = number(data, "learning_rate", name, 5e-5)
+    if not lr > 0:
+        raise RampupError(f"{name}: learning_rate", data.get("learning_rate"), "a learning rate > 0")
+    scheduler = str(data.get("lr_scheduler_type", "linear"))
+    if scheduler not in hf_conventions.SCHEDULERS:
+        raise RampupError(f"{name}: lr_scheduler_type", scheduler, f"one of {', '.join(hf_conventions.SCHEDULERS)}")
+    kwargs = _kwargs(data, name, scheduler)
+    warmup = number(data, "warmup_steps", name, 0.0, low=0.0)
+    ratio = number(data, "warmup_ratio", name, None, low=0.0)
+    if ratio is not None:
+        if warmup:
+            raise RampupError(f"{name}: warmup_ratio", data["warmup_ratio"], "no warmup_ratio with warmup_steps")
+        findings.append(
+            Finding("renamed-key", "warmup_ratio is gone in transformers 5: read as warmup_steps below 1 (a ratio)")
+        )
+        warmup = ratio
+    if warmup >= 1 and not float(warmup).is_integer():
+        raise RampupError(f"{name}: warmup_steps", data["warmup_steps"], "a whole number of steps, or a ratio below 1")
+    max_steps = whole(data, "max_steps", name, -1, low=-1)
+    run = size.total_steps
+    if run is None and max_steps > 0:
+        run = max_steps
+    if run is None:
+        batch = whole(data, "per_device_train_batch_size", name, 8, low=1)
+        accum = whole(data, "gradient_accumulation_steps", name, 1, low=1)
+        if size.batch_size is not None:
+            batch = size.batch_size
+        if size.grad_accum is not None:
+            accum = size.grad_accum
+        epochs = size.epochs if size.epochs is not None else number(data, "num_train_epochs", name, 3.0, low=0.0)
+        if size.dataset_size is None:
+            raise RampupError(
+                f"{name}: max_steps",
+                data.get("max_steps"),
+                "a number of updates > 0, or the run's size (--total-steps, or --dataset-size)",
+                hint="an iterable dataset has no length: Trainer needs max_steps",
+            )
+        run = hf_conventions.total_steps(size.dataset_size, batch, accum, size.num_processes or 1, epochs)
+    w = hf_conventions.warmup_steps(warmup, run)
+    if 0 < warmup < 1:
+        findings.extend(_ratio_findings(warmup, run, w, "Hugging Face (ceil)"))
+    ds = _deepspeed_file(data.get("deepspeed"), name, base)
+    if ds is not None and isinstance(ds.get("scheduler"), Mapping):
+        fill = {"learning_rate": lr, "warmup_steps": w, "total_steps": run}
+        imported = deepspeed_conventions.import_block(
+            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill
+        )
+        imported.findings.insert(
+            0,
+            Finding(
+                "deepspeed-overrides",
+                f"the DeepSpeed config's scheduler ({ds['scheduler'].get('type')}) replaces lr_scheduler_type "
+                f"{scheduler!r}: Trainer's own scheduler is not used",
+            ),
+        )
+        imported.findings = findings + imported.findings
+        imported.source = f"hf + {imported.source}"
+        return imported
+    steps = np.arange(run, dtype=np.float64)
+    values = hf_conventions.multipliers(scheduler, w, run, kwargs, lr, steps)
+    candidate = hf_conventions.spec_for(scheduler, w, run, kwargs, lr)
+    imported = settle("hf", lr, values, candidate, findings)
+    general_findings(imported, w)
+    return imported
+
+
+def _axolotl(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) -> Imported:
+    plan = axolotl_conventions.plan(data, name, size)
+    lr, w, run = plan["lr"], plan["warmup"], plan["total"]
+    findings = plan["findings"]
+    ds = _deepspeed_file(data.get("deepspeed"), name, base)
+    if ds is not None and isinstance(ds.get("scheduler"), Mapping):
+        fill = {"learning_rate": lr, "warmup_steps": w, "total_steps": run}
+        imported = deepspeed_conventions.import_block(
+            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill
+        )
+        imported.findings = [
+            *findings,
+            Finding(
+                "deepspeed-overrides",
+                f"the DeepSpeed config's scheduler ({ds['scheduler'].get('type')}) replaces lr_scheduler "
+                f"{plan['scheduler']!r} and Axolotl's cosine options",
+            ),
+            *imported.findings,
+        ]
+        imported.source = f"axolotl + {imported.source}"
+        return imported
+    steps = np.arange(run, dtype=np.float64)
+    if plan["kind"] == "hf":
+        values = hf_conventions.multipliers(plan["scheduler"], w, run, plan["kwargs"], lr, steps)
+        candidate = hf_conventions.spec_for(plan["scheduler"], w, run, plan["kwargs"], lr)
+    else:
+        values = axolotl_conventions.multipliers(plan["kind"], w, run, plan["settings"], steps)
+        candidate = axolotl_conventions.candidate(plan["kind"], w, run, plan["settings"])
+    imported = settle("axolotl", lr, values, candidate, findings)
+    general_findings(imported, w)
+    return imported
+
+
+# --------------------------------------------------------------------------- output
+
+
+def render(imported: Imported, limit: int = 1000) -> str:
+    """The text report: source, spec, peak, the rate of each update, findings."""
+    lines = [f"source:    {imported.source}"]
+    if imported.spec is not None:
+        lines.append(f"spec:      {imported.spec}   (exact at every update)")
+    else:
+        nearest = f" (nearest: {imported.nearest})" if imported.nearest else ""
+        lines.append(f"spec:      none exact{nearest}")
+    lines.append(f"peak lr:   {imported.peak_lr:.6g}")
+    lines.append(f"updates:   {imported.total_steps}")
+    lrs = imported.lrs
+    total = imported.total_steps
+    every = 1 if total <= limit else math.ceil(total / 100)
+    shown = sorted({*range(0, total, every), total - 1} if total else set())
+    lines.append("rates:" if every == 1 else f"rates:     (one update in {every}; --json for all {total})")
+    width = max(6, len(str(total)))
+    lines.append(f"  {'update':>{width}}  lr")
+    lines.extend(f"  {step:>{width}}  {lrs[step]:.6g}" for step in shown)
+    lines.append("findings:" if imported.findings else "findings:  none")
+    lines.extend(f"  - [{item.kind}] {item.message}" for item in imported.findings)
+    return "\n".join(lines) + "\n"
+
+
+def plot(imported: Imported, path: str) -> str:
+    """Draw the rate of each update to ``path`` (PNG, SVG or PDF)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(np.arange(imported.total_steps), imported.lrs, lw=1.6)
+    ax.set_xlabel("optimizer update")
+    ax.set_ylabel("learning rate")
+    ax.set_title(f"{imported.source}: {imported.spec or 'no exact rampup spec'}", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

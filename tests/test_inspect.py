@@ -1,0 +1,401 @@
+"""rampup inspect (issue 12): parity with each tool's own scheduler code, example configs, findings, exports, errors.
+
+Parity is checked against the real libraries where they install on a CPU machine
+(DeepSpeed's ``deepspeed.runtime.lr_schedules``, megatron-core's ``OptimizerParamScheduler``,
+transformers' ``get_scheduler``); Axolotl's lambdas are restated below from
+``src/axolotl/utils/schedulers.py`` (axolotl main of 2026-07). Within 1e-9 relative, float64.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rampup import parse
+from rampup.conventions import RunSize, mismatch
+from rampup.conventions import axolotl as axolotl_conventions
+from rampup.conventions import deepspeed as ds_conventions
+from rampup.conventions import hf as hf_conventions
+from rampup.conventions import megatron as megatron_conventions
+from rampup.errors import RampupError
+from rampup.export import export
+from rampup.inspect import inspect_file, inspect_text
+
+DATA = Path(__file__).parent / "data"
+
+
+def close(ours: np.ndarray, theirs: np.ndarray) -> bool:
+    return bool(np.all(np.abs(np.asarray(ours) - np.asarray(theirs)) <= 1e-9 * np.abs(theirs) + 1e-15))
+
+
+def kinds(imported) -> set[str]:
+    return {item.kind for item in imported.findings}
+
+
+# --------------------------------------------------------------------------- the spec language's additions
+
+
+def test_log_warmup_and_delay_round_trip() -> None:
+    for text in (
+        "log(100) -> cosine(900, to=0.1)",
+        "log(9, delay=1, from=0.1) -> constant",
+        "linear(11, delay=1) -> linear(5)",
+    ):
+        schedule = parse(text)
+        assert str(schedule) == text and parse(str(schedule)) == schedule
+    s = parse("log(9) -> constant")
+    assert s(0) == 0.0 and s(8) == pytest.approx(math.log(9) / math.log(10)) and s(9) == 1.0
+    delayed = parse("linear(11, delay=1) -> constant")
+    assert [delayed(k) for k in (0, 1, 2, 11)] == [0.0, 0.0, 0.1, 1.0]
+    with pytest.raises(RampupError, match="delay"):
+        parse("linear(10, delay=0.5)")
+
+
+# --------------------------------------------------------------------------- DeepSpeed, against DeepSpeed itself
+
+
+def run_deepspeed(kind: str, params: dict, updates: int, lr: float) -> np.ndarray:
+    """The rate of each update: read the optimizer's lr, update, then scheduler.step() (as DeepSpeed's engine does)."""
+    torch = pytest.importorskip("torch")
+    ds = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheduler = getattr(ds, kind)(optimizer, **params)
+        rates = []
+        for _ in range(updates):
+            rates.append(optimizer.param_groups[0]["lr"])
+            scheduler.step()
+    return np.array(rates, dtype=np.float64)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_deepspeed_parity_at_every_update(seed: int) -> None:
+    rng = random.Random(seed)
+    kind = ds_conventions.TYPES[seed % 3]
+    warmup = rng.choice([1, 2, 3, 10, 57, 200])
+    total = warmup + rng.choice([1, 5, 100, 333])
+    peak = rng.choice([1e-4, 3e-4, 0.02])
+    warmup_type = rng.choice(["log", "linear"])
+    if kind == "WarmupCosineLR":
+        params = {"total_num_steps": total, "warmup_num_steps": warmup, "warmup_type": warmup_type}
+        params["cos_min_ratio"] = rng.choice([0.0, 0.0001, 0.1])
+        params["warmup_min_ratio"] = rng.choice([0.0, 0.0, 0.05])
+    else:
+        params = {"warmup_num_steps": warmup, "warmup_type": warmup_type, "warmup_max_lr": peak}
+        params["warmup_min_lr"] = rng.choice([0.0, peak / 10])
+        if kind == "WarmupDecayLR":
+            params["total_num_steps"] = total
+    updates = total + 20
+    theirs = run_deepspeed(kind, params, updates, peak) / peak
+    block = {"scheduler": {"type": kind, "params": params}, "optimizer": {"params": {"lr": peak}}}
+    imported = inspect_text(json.dumps(block), "ds.json", "deepspeed", RunSize(total_steps=updates))
+    assert imported.peak_lr == peak
+    assert close(imported.multipliers, theirs)
+    if imported.spec is not None:  # the spec, when given, is exact at every update
+        assert close(parse(imported.spec).values(np.arange(updates)), theirs)
+    else:
+        assert "not-exact" in kinds(imported)
+    exact_expected = not (kind == "WarmupCosineLR" and (warmup_type == "linear" or params["warmup_min_ratio"]))
+    if exact_expected and total > max(2, warmup):
+        assert imported.spec is not None, imported.findings
+
+
+def test_deepspeed_log_default_and_one_update_late() -> None:
+    imported = inspect_file(str(DATA / "deepspeed" / "warmup_lr_default_log.json"), size=RunSize(total_steps=1500))
+    assert imported.spec == "log(1000, delay=1) -> constant"
+    assert {"log-warmup", "one-update-late", "zero-first-update"} <= kinds(imported)
+    assert imported.lrs[0] == imported.lrs[1] == 0.0
+    assert imported.lrs[32] == pytest.approx(1.5e-4 * math.log(32) / math.log(1000))
+
+
+# --------------------------------------------------------------------------- Megatron, against megatron-core
+
+
+def run_megatron(settings: dict, updates: int) -> np.ndarray:
+    torch = pytest.importorskip("torch")
+    core = pytest.importorskip("megatron.core.optimizer_param_scheduler")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    g = settings["batch"]
+    decay = settings["decay"] * g
+    warmup = settings["fraction"] * decay if settings["fraction"] is not None else settings["warmup_iters"] * g
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheduler = core.OptimizerParamScheduler(
+            optimizer,
+            init_lr=settings["init_lr"],
+            max_lr=settings["lr"],
+            min_lr=settings["min_lr"],
+            lr_warmup_steps=warmup,
+            lr_decay_steps=decay,
+            lr_decay_style=settings["style"],
+            start_wd=0.0,
+            end_wd=0.0,
+            wd_incr_steps=updates * g,
+            wd_incr_style="constant",
+            wsd_decay_steps=None if settings["wsd"] is None else settings["wsd"] * g,
+            lr_wsd_decay_style=settings["wsd_style"],
+        )
+        rates = []
+        for _ in range(updates):
+            rates.append(optimizer.param_groups[0]["lr"])
+            scheduler.step(increment=g)
+    return np.array(rates, dtype=np.float64)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_megatron_parity_at_every_update(seed: int) -> None:
+    rng = random.Random(seed)
+    style = megatron_conventions.STYLES[seed % 5]
+    train = rng.choice([50, 300, 1000])
+    decay = rng.choice([train, train - 20, train + 50])
+    flags = [f"--lr {rng.choice(['3e-4', '6.0e-4', '0.01'])}", f"--train-iters {train}", f"--lr-decay-iters {decay}"]
+    flags.append(f"--global-batch-size {rng.choice([1, 8, 512])}")
+    flags.append(f"--lr-decay-style {style}")
+    if rng.random() < 0.5:
+        flags.append(f"--lr-warmup-iters {rng.choice([0, 1, 10, 37])}")
+    else:
+        flags.append(f"--lr-warmup-fraction {rng.choice(['0.01', '0.013', '0.1'])}")
+    if style != "inverse-square-root" or rng.random() < 0.5:
+        flags.append(f"--min-lr {rng.choice(['0', '3e-6', '6e-5'])}")
+    if rng.random() < 0.3:
+        flags.append("--lr-warmup-init 1e-6")
+    if style == "WSD":
+        flags.append(f"--lr-wsd-decay-iters {rng.choice([1, 10, 20])}")
+        flags.append(f"--lr-wsd-decay-style {megatron_conventions.WSD_STYLES[seed % 4]}")
+    text = " \\\n  ".join(["pretrain_gpt.py", *flags])
+    settings = megatron_conventions._settings(megatron_conventions.parse_flags(text, "args"), "args")
+    theirs = run_megatron(settings, train)
+    imported = megatron_conventions.import_args(text, "args")
+    assert close(imported.lrs, theirs)
+    if imported.spec is not None:
+        assert close(settings["lr"] * parse(imported.spec).values(np.arange(train)), theirs)
+    else:
+        assert "not-exact" in kinds(imported)
+
+
+def test_megatron_examples() -> None:
+    gpt = inspect_file(str(DATA / "megatron" / "gpt3_cosine.sh"))
+    assert gpt.spec == "linear(43) -> cosine(4257, to=0.1)" and "decay-includes-warmup" in kinds(gpt)
+    wsd = inspect_file(str(DATA / "megatron" / "wsd.args"))
+    assert wsd.spec == "linear(100) -> constant(2300) -> 1-sqrt(600, to=0.1)"
+    exponential = inspect_file(str(DATA / "megatron" / "wsd_default_exponential.args"))
+    assert exponential.spec is None and "not-exact" in kinds(exponential)
+    odd = megatron_conventions.import_args("--lr 1e-3 --train-iters 1000 --lr-warmup-fraction 0.0125", "args")
+    assert "ratio-rounding" in kinds(odd) and odd.spec is None  # 12.5 iterations of warmup
+
+
+# --------------------------------------------------------------------------- Hugging Face, against transformers
+
+
+@pytest.mark.parametrize("name", list(hf_conventions.SCHEDULERS))
+def test_hf_parity_at_every_update(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    rng = random.Random(name)
+    for _ in range(6):
+        total = rng.choice([10, 97, 500])
+        warmup = rng.choice([0, 1, 7, total // 3, 0.03, 0.1])
+        kwargs: dict = {}
+        if name in ("cosine", "cosine_with_min_lr", "cosine_with_restarts"):
+            kwargs["num_cycles"] = rng.choice([0.5, 1.0, 2.0] if name == "cosine_with_restarts" else [0.5, 0.75])
+        if name == "cosine_with_min_lr":
+            kwargs["min_lr_rate"] = rng.choice([0.0, 0.1])
+        if name == "polynomial":
+            kwargs.update(lr_end=1e-6, power=rng.choice([1.0, 2.0]))
+        peak = 3e-4
+        w = hf_conventions.warmup_steps(warmup, total)
+        if name == "polynomial" and w >= total:
+            continue
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=peak)
+        scheduler = transformers.get_scheduler(
+            name, optimizer, num_warmup_steps=w, num_training_steps=total, scheduler_specific_kwargs=kwargs
+        )
+        theirs = np.array([scheduler.lr_lambdas[0](step) for step in range(total)], dtype=np.float64)
+        config = {"learning_rate": peak, "lr_scheduler_type": name, "warmup_steps": warmup, "max_steps": total}
+        config["lr_scheduler_kwargs"] = kwargs
+        imported = inspect_text(json.dumps(config), "args.json", "hf", RunSize())
+        assert close(imported.multipliers, theirs)
+        assert imported.spec is not None, imported.findings
+        assert close(parse(imported.spec).values(np.arange(total)), theirs)
+
+
+def test_hf_total_from_the_run_size_matches_trainer() -> None:
+    transformers = pytest.importorskip("transformers")
+    import rampup.hf
+
+    for size, batch, accum, procs, epochs in [(1000, 8, 4, 1, 3.0), (999, 16, 3, 4, 1.5), (10, 32, 8, 2, 2.0)]:
+        args = transformers.TrainingArguments(
+            output_dir="out",
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=accum,
+            num_train_epochs=epochs,
+            report_to=[],
+        )
+        expected = rampup.hf.trainer_total_steps(args, size, world_size=procs)
+        assert hf_conventions.total_steps(size, batch, accum, procs, epochs) == expected
+
+
+def test_hf_examples_and_deepspeed_override() -> None:
+    sft = inspect_file(str(DATA / "hf" / "sft_cosine_ratio.yaml"), size=RunSize(dataset_size=2000))
+    assert sft.total_steps == 189 and sft.spec == "linear(6) -> cosine(183)"
+    assert "ratio-rounding" in kinds(sft)
+    assert inspect_file(str(DATA / "hf" / "trainer_linear.json")).spec == "linear(500) -> linear(9500)"
+    assert inspect_file(str(DATA / "hf" / "cosine_min_lr.yaml")).spec == "linear(100) -> cosine(1900, to=0.1)"
+    assert "rises-again" in kinds(inspect_file(str(DATA / "hf" / "cosine_two_cycles.yaml")))
+    over = inspect_file(str(DATA / "hf" / "with_deepspeed.yaml"))
+    assert {"deepspeed-overrides", "log-warmup"} <= kinds(over)
+    assert over.spec == "log(100, delay=1) -> constant(1) -> linear(900)"  # "auto" filled from the HF arguments
+    theirs = run_deepspeed(
+        "WarmupDecayLR", {"total_num_steps": 1000, "warmup_num_steps": 100, "warmup_max_lr": 3e-5}, 1000, 3e-5
+    )
+    assert close(over.lrs, theirs)
+
+
+# --------------------------------------------------------------------------- Axolotl, its formulas restated
+
+
+def axolotl_lambda(kind: str, step: int, warmup: int, total: int, floor: float = 0.0, constant: float = 0.0) -> float:
+    """axolotl ``src/axolotl/utils/schedulers.py`` (main, 2026-07): the three cosine lambdas, as written there."""
+    if kind == "quadratic":
+        if step < warmup:
+            return (float(step) / float(max(1, warmup))) ** 2
+        progress = float(step - warmup) / float(max(1, total - warmup))
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+    if step < warmup:
+        return float(step) / float(max(1, warmup))
+    if kind == "min_lr":
+        progress = float(step - warmup) / float(max(1, total - warmup))
+        return (1 - floor) * (0.5 * (1.0 + math.cos(math.pi * progress))) + floor
+    constant_steps = int(total * constant)
+    step = min(step, constant_steps)
+    progress = float(step - warmup) / float(max(1, constant_steps - warmup))
+    return max(0, (1 - floor) * 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress))) + floor
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "min_lr", "constant_lr"])
+def test_axolotl_formulas_at_every_update(kind: str) -> None:
+    for warmup, total, floor, constant in [(0, 100, 0.1, 0.8), (2, 250, 0.05, 0.5), (75, 1500, 0.1, 0.9)]:
+        settings = {"cosine_min_lr_ratio": floor, "cosine_constant_lr_ratio": constant}
+        theirs = np.array([axolotl_lambda(kind, s, warmup, total, floor, constant) for s in range(total)])
+        ours = axolotl_conventions.multipliers(kind, warmup, total, settings, np.arange(total))
+        assert close(ours, theirs)
+        spec = parse(axolotl_conventions.candidate(kind, warmup, total, settings))
+        assert mismatch(spec, theirs) is None
+
+
+def test_axolotl_rounding_and_defaults() -> None:
+    # base.py _configure_warmup_and_logging: floor a ratio, 3% capped at 100, 1 -> 2
+    assert axolotl_conventions.warmup_steps(None, 0.03, 189) == 5
+    assert axolotl_conventions.warmup_steps(None, None, 500) == 15
+    assert axolotl_conventions.warmup_steps(None, None, 10_000) == 100
+    assert axolotl_conventions.warmup_steps(1, None, 500) == 2
+    assert axolotl_conventions.total_steps(2000, 2, 2, 1, 1.0) == 500
+
+
+def test_axolotl_examples() -> None:
+    lora = inspect_file(str(DATA / "axolotl" / "lora_cosine.yml"), size=RunSize(dataset_size=2000))
+    assert lora.spec == "linear(50) -> cosine(450)"
+    one = inspect_file(str(DATA / "axolotl" / "min_lr_ratio.yml"), size=RunSize(dataset_size=2000))
+    assert one.spec == "linear(2) -> cosine(248, to=0.1)" and "warmup-one-becomes-two" in kinds(one)
+    quad = inspect_file(str(DATA / "axolotl" / "quadratic_warmup.yml"))
+    assert quad.spec == "polynomial(75, power=2) -> cosine(1425)"
+    const = inspect_file(str(DATA / "axolotl" / "constant_ratio.yml"), size=RunSize(dataset_size=2000))
+    assert const.spec == "linear(22) -> cosine(578, to=0.05) -> constant" and "default-warmup" in kinds(const)
+    over = inspect_file(str(DATA / "axolotl" / "with_deepspeed.yml"))
+    assert "deepspeed-overrides" in kinds(over) and over.source.startswith("axolotl + deepspeed")
+    ratio = inspect_text("learning_rate: 1e-4\nwarmup_ratio: 0.03\nmax_steps: 189\n", "a.yml", "axolotl", RunSize())
+    assert ratio.spec == "linear(5) -> cosine(184)" and "ratio-rounding" in kinds(ratio)
+    stream = "learning_rate: 1e-4\nstreaming: true\npretraining_dataset: c4\n"
+    assert "iterable-no-max-steps" in kinds(inspect_text(stream, "s.yml", "axolotl", RunSize(total_steps=100)))
+    with pytest.raises(RampupError, match="max_steps"):
+        inspect_text(stream, "s.yml", "axolotl", RunSize())
+
+
+# --------------------------------------------------------------------------- findings on any source
+
+
+def test_warmup_longer_than_the_run() -> None:
+    config = {"learning_rate": 1e-4, "lr_scheduler_type": "linear", "warmup_steps": 500, "max_steps": 300}
+    imported = inspect_text(json.dumps(config), "a.json", "hf", RunSize())
+    assert "warmup-longer-than-run" in kinds(imported)
+
+
+# --------------------------------------------------------------------------- exports, read back
+
+
+@pytest.mark.parametrize(
+    ("spec", "target", "total", "name"),
+    [
+        ("log(100, delay=1) -> constant(1) -> linear(900)", "deepspeed", None, "x.json"),
+        ("linear(101, from=0.1, delay=1) -> constant", "deepspeed", 1000, "x.json"),
+        ("log(100, delay=1) -> cosine(2900, to=0.1)", "deepspeed", None, "x.json"),
+        ("linear(100) -> cosine(900, to=0.1)", "megatron", None, "x.args"),
+        ("linear(30, from=0.01) -> linear(470)", "megatron", None, "x.args"),
+        ("linear(100) -> constant(2300) -> 1-sqrt(600, to=0.1)", "megatron", None, "x.args"),
+        ("linear(50) -> cosine(450)", "axolotl", None, "x.yml"),
+        ("linear(22) -> cosine(578, to=0.05) -> constant", "axolotl", 750, "x.yml"),
+        ("polynomial(75, power=2) -> cosine(1425)", "axolotl", None, "x.yml"),
+        ("linear(10) -> linear(90)", "axolotl", None, "x.yml"),
+    ],
+)
+def test_export_then_inspect_gives_the_same_rates(spec: str, target: str, total: int | None, name: str) -> None:
+    text = export(spec, target, total_steps=total, peak_lr=3e-4)
+    schedule = parse(spec).resolve(total)
+    n = total or schedule.total_steps
+    if target == "deepspeed" and total is not None:
+        back = inspect_text(text, name, target, RunSize(total_steps=n))
+    else:
+        back = inspect_text(text, name, target, RunSize())
+    n = min(n, back.total_steps)
+    assert close(back.lrs[:n], 3e-4 * schedule.values(np.arange(n)))
+
+
+def test_export_refuses_with_the_nearest_exact_spec() -> None:
+    with pytest.raises(RampupError, match=r"nearest exact spec is log\(50, delay=1\) -> cosine\(950\)"):
+        export("linear(5%) -> cosine", "deepspeed", total_steps=1000)
+    with pytest.raises(RampupError, match="nearest exact spec"):
+        export("exponential(100) -> constant", "megatron", total_steps=1000)
+    with pytest.raises(RampupError, match="nearest exact spec"):
+        export("linear(10) -> inverse-sqrt(90)", "axolotl")
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "fmt", "match"),
+    [
+        ("{}", "a.json", "timm", "not read yet"),
+        ("{}", "a.json", "lightgbm", "--format"),
+        ('{"scheduler": {"type": "WarmupLR", "params": {', "a.json", "auto", "malformed"),
+        ("a: [1,\n", "a.yaml", "auto", "malformed"),
+        ('{"scheduler": {"type": "WarmupLR", "params": {"warmup_steps": 10}}}', "a.json", "auto", "warmup_steps"),
+        ('{"scheduler": {"type": "Noam"}}', "a.json", "auto", "scheduler.type"),
+        ("learning_rate: 1e-4\nwarmup_step: 10\nmax_steps: 10\n", "a.yaml", "hf", "warmup_step"),
+        ("learning_rate: 1e-4\nwarmup_steps: 10\nwarmup_ratio: 0.1\n", "a.yml", "axolotl", "warmup_ratio"),
+        ("--lr 1e-3 --train-iters 100 --lr-warmup-iters 10 --lr-warmup-fraction 0.1", "a.args", "auto", "fraction"),
+        ("--lr 1e-3 --train-iters 100 --lr-decay-style noam", "a.args", "auto", "noam"),
+        ("--lr 1e-3 --train-samples 100000", "a.args", "megatron", "train-samples"),
+        ("!!python/object/apply:os.system ['true']\n", "a.yaml", "auto", "malformed"),
+    ],
+)
+def test_bad_input_is_one_error_naming_the_key(text: str, name: str, fmt: str, match: str) -> None:
+    with pytest.raises(RampupError, match=match) as caught:
+        inspect_text(text, name, fmt, RunSize(total_steps=100))
+    assert "\n" not in caught.value.line()
+
+
+def test_rampup_schedule_files(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(json.dumps(parse("linear(10%) -> cosine").to_dict()))
+    (tmp_path / "s.txt").write_text("linear(10%) -> cosine\n")
+    (tmp_path / "s.toml").write_text('[[phases]]\ncurve = "linear"\nlength = "10%"\n[[phases]]\ncurve = "cosine"\n')
+    for name in ("s.json", "s.txt", "s.toml"):
+        imported = inspect_file(str(tmp_path / name), size=RunSize(total_steps=100))
+        assert imported.spec == "linear(10) -> cosine(90)"
