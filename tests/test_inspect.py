@@ -399,3 +399,50 @@ def test_rampup_schedule_files(tmp_path: Path) -> None:
     for name in ("s.json", "s.txt", "s.toml"):
         imported = inspect_file(str(tmp_path / name), size=RunSize(total_steps=100))
         assert imported.spec == "linear(10) -> cosine(90)"
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from rampup.cli import main
+
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_json_keys_and_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["inspect", str(DATA / "megatron" / "wsd.args"), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and set(data) == {"source", "spec", "peak_lr", "total_steps", "lrs", "findings"}
+    assert len(data["lrs"]) == data["total_steps"] == 3000 and data["spec"].startswith("linear(100)")
+    code, out, _ = run_cli(["inspect", str(DATA / "deepspeed" / "warmup_cosine.json")], capsys)
+    assert code == 0 and "spec:      log(100, delay=1) -> cosine(2900, to=0.1)" in out and "[log-warmup]" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inspect", "no/such/file.yaml"],
+        ["inspect", str(DATA / "megatron" / "wsd.args"), "--format", "nemo"],
+        ["inspect", str(DATA / "deepspeed" / "warmup_decay_auto.json")],
+        ["inspect", str(DATA / "hf" / "trainer_linear.json"), "--total-steps", "0"],
+        ["inspect", str(DATA / "hf" / "trainer_linear.json"), "--plot", "out.xyz"],
+        ["export", "linear(5%) -> cosine", "--to", "deepspeed", "-n", "1000"],
+    ],
+)
+def test_cli_bad_input_is_one_error_line(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_cli_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "ds.png"
+    code, out, _ = run_cli(["inspect", str(DATA / "hf" / "with_deepspeed.yaml"), "--plot", str(target)], capsys)
+    assert code == 0 and target.stat().st_size > 1000 and f"plot:      {target}" in out

@@ -402,7 +402,10 @@ def recommend_command(
 @app.command("export")
 def export_command(
     spec: SpecArg,
-    to: Annotated[str, typer.Option("--to", help="torch, hf, trl, lightning, optax or keras.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="torch, hf, trl, lightning, optax, keras; configs: deepspeed, megatron, axolotl."),
+    ],
     total_steps: TotalOpt = None,
     peak_lr: Annotated[
         float | None, typer.Option("--peak-lr", help="Peak learning rate (default: the preset's, else 1e-3).")
@@ -427,8 +430,10 @@ def export_command(
 
 
 # the lab (issue 7): its commands live in rampup.lab.commands; torch is imported only when they run
+from rampup.inspect import command as inspect_command  # noqa: E402  (issue 12: rampup.inspect, rampup.conventions)
 from rampup.lab.commands import demo_command, find_command, lab_app  # noqa: E402
 
+app.command("inspect")(inspect_command)
 app.add_typer(lab_app, name="lab")
 app.command("demo")(demo_command)
 app.command("find")(find_command)

@@ -14,9 +14,10 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 
 from rampup.conventions import Finding, Imported, RunSize, check_keys, general_findings, number, settle, whole
 from rampup.conventions import axolotl as axolotl_conventions
@@ -27,7 +28,7 @@ from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
 
-__all__ = ["FORMATS", "detect", "inspect_file", "inspect_text", "load_data", "render"]
+__all__ = ["FORMATS", "command", "detect", "inspect_file", "inspect_text", "load_data", "render"]
 
 FORMATS = ("auto", "hf", "axolotl", "deepspeed", "megatron", "rampup")
 #: formats named in the issue that this version does not read yet
@@ -345,3 +346,53 @@ def plot(imported: Imported, path: str) -> str:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def command(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A training config, DeepSpeed JSON or Megatron args.")],
+    config_format: Annotated[
+        str, typer.Option("--format", help="auto, hf, axolotl, deepspeed, megatron or rampup.")
+    ] = ("auto"),
+    total_steps: Annotated[
+        int | None, typer.Option("--total-steps", "-n", help="Optimizer updates of the run.")
+    ] = None,
+    dataset_size: Annotated[int | None, typer.Option("--dataset-size", help="Training examples per epoch.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Examples per device and step.")] = None,
+    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Gradient accumulation steps.")] = None,
+    num_processes: Annotated[int | None, typer.Option("--num-processes", help="Data-parallel processes.")] = None,
+    epochs: Annotated[float | None, typer.Option("--epochs", help="Epochs (instead of the config's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: source, spec, peak_lr, lrs...")] = False,
+    plot_path: Annotated[str | None, typer.Option("--plot", help="Also draw the rates (a PNG).")] = None,
+) -> None:
+    """What schedule a config really runs: the exact rampup spec (or why none), each update's rate, findings."""
+    counts = {
+        "--total-steps": total_steps,
+        "--dataset-size": dataset_size,
+        "--batch-size": batch_size,
+        "--grad-accum": grad_accum,
+        "--num-processes": num_processes,
+    }
+    for flag, count in counts.items():
+        if count is not None and not 0 < count <= 10**9:
+            raise RampupError(flag, count, "a whole number > 0 and at most 10**9")
+    if epochs is not None and not (0 < epochs <= 1e6):
+        raise RampupError("--epochs", epochs, "a number of epochs > 0 and at most 10**6")
+    if plot_path is not None:
+        try:
+            from rampup.plotting import check_output
+        except ImportError as error:
+            raise RampupError("--plot", plot_path, "the plot extra installed", hint=str(error)) from None
+        check_output(plot_path)
+    size = RunSize(total_steps, dataset_size, batch_size, grad_accum, num_processes, epochs)
+    imported = inspect_file(file, config_format, size)
+    if plot_path is not None:
+        plot(imported, plot_path)
+    if as_json:
+        typer.echo(json.dumps(imported.to_json()))
+    else:
+        typer.echo(render(imported), nl=False)
+        if plot_path is not None:
+            typer.echo(f"plot:      {plot_path}")
