@@ -733,3 +733,18 @@ def test_docs_table_is_the_scripts_output(monkeypatch: pytest.MonkeyPatch) -> No
     names = " ".join(recipe.name for recipe in module.RECIPES)
     for recipe in ("BERT", "RoBERTa", "DeiT", "GPT-3 Small", "LLaMA 7B", "Goyal", "Transformer base"):
         assert recipe in names
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"dataset_size": 10**400, "batch_size": 8, "epochs": 1}, "dataset_size"),
+        ({"total_steps": 100, "dataset_size": 1000, "batch_size": 10**400}, "batch_size"),
+        ({"total_steps": 10**16}, "total_steps"),
+        ({"dataset_size": 1000, "batch_size": 8, "epochs": 1e308}, "epochs"),
+    ],
+)
+def test_huge_counts_are_one_clear_error(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(RampupError) as error:
+        recommend(**kwargs)
+    assert error.value.field == field and len(str(error.value)) < 300

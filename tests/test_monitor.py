@@ -333,6 +333,56 @@ def test_monitored_lr_checkpoint_loads_with_weights_only(tmp_path: Path) -> None
         assert resumed.get_last_lr() == pytest.approx(scheduler.get_last_lr())
 
 
+def test_monitored_lr_resume_writes_the_rates_before_the_optimizer_state_is_loaded() -> None:
+    monitor = quiet(action="hold")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = MonitoredLR(optimizer, monitor)
+    for _ in range(7):
+        optimizer.step()
+        monitor.observe(2.0, 1.0)
+        scheduler.step()
+    expected = optimizer.param_groups[0]["lr"]
+    assert expected > 0
+    fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    resumed = MonitoredLR(fresh, quiet(action="hold"))
+    assert fresh.param_groups[0]["lr"] == 0.0  # step 0 of the warmup
+    resumed.load_state_dict(scheduler.state_dict())  # the optimizer's own state not (yet) loaded
+    assert fresh.param_groups[0]["lr"] == pytest.approx(expected)
+    assert resumed.get_last_lr() == pytest.approx([expected])
+
+
+@pytest.mark.parametrize(
+    ("other", "what"),
+    [
+        ({"action": "warn"}, "action"),
+        ({"schedule": "linear(5) -> cosine"}, "schedule"),
+        ({"total_steps": 2 * TOTAL}, "total_steps"),
+    ],
+)
+def test_a_monitor_state_of_another_plan_is_refused_and_changes_nothing(other: dict[str, Any], what: str) -> None:
+    saved = quiet(action="hold")
+    for _ in range(6):
+        saved.observe(2.0, 1.0)
+    settings: dict[str, Any] = {"action": "hold", **other}
+    spec = settings.pop("schedule", SPEC)
+    total = settings.pop("total_steps", TOTAL)
+    target = WarmupMonitor(spec, total_steps=total, warn=False, **settings)
+    before = target.state_dict()
+    with pytest.raises(RampupError, match="state_dict") as error:
+        target.load_state_dict(saved.state_dict())
+    assert what in str(error.value)
+    assert target.state_dict() == before
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    if target.schedule is not None and settings.get("action") == "hold":
+        scheduler = MonitoredLR(optimizer, target)
+        rates = [group["lr"] for group in optimizer.param_groups]
+        with pytest.raises(RampupError):
+            scheduler.load_state_dict(
+                {**MonitoredLR(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), saved).state_dict()}
+            )
+        assert [group["lr"] for group in optimizer.param_groups] == rates
+
+
 def test_monitored_lr_bad_input() -> None:
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(RampupError, match="monitor"):

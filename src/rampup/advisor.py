@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, Literal
 
-from rampup.durations import Duration, ResolveContext, ceil_steps, format_number
+from rampup.durations import MAX_STEPS, Duration, ResolveContext, ceil_steps, format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
@@ -483,10 +483,14 @@ class _Run:
 
 
 def _whole(name: str, value: object, low: int, expected: str) -> int | None:
+    """A whole number from ``low`` to MAX_STEPS (10**15: every count of the advisor is bounded like steps)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < low:
-        raise RampupError(name, value, expected)
+    if isinstance(value, bool) or not isinstance(value, Integral) or not low <= int(value) <= MAX_STEPS:
+        shown = value
+        if isinstance(value, Integral) and abs(int(value)) > MAX_STEPS:
+            shown = f"an integer of {len(str(abs(int(value))))} digits"
+        raise RampupError(name, shown, f"{expected}, at most 10**15")
     return int(value)
 
 
@@ -521,7 +525,7 @@ def _run(
         per_update = f"{batch} per device x {accum} accumulation x {procs} processes = {effective} per update"
         detail = f"{data} examples / ({per_update}) -> {spe:g} updates per epoch"
         if n_epochs is not None:
-            computed = ceil_steps(spe * n_epochs)
+            computed = ceil_steps(spe * n_epochs, "epochs")
             if total is not None and total != computed:
                 raise RampupError(
                     "total_steps",

@@ -707,40 +707,67 @@ class WarmupMonitor:
             "drop": None if self._drop is None else list(self._drop),
             "stalled": self._stalled,
             "noted_limit": self._noted_limit,
+            "plan": self.plan(),
         }
 
+    def plan(self) -> dict[str, Any]:
+        """What a saved state must match to be resumed here: the planned schedule, its total and the action."""
+        schedule = None if self.schedule is None else str(self.schedule)
+        total = None if self.schedule is None else self.schedule.total_steps
+        return {"schedule": schedule, "total_steps": total, "action": self.action}
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Continue from :meth:`state_dict` (one from before the stall detector and the hold bounds loads too)."""
+        """Continue from :meth:`state_dict` (one from before the stall detector and the hold bounds loads too).
+
+        A state saved with another schedule, total or action is refused (a :class:`RampupError`), and
+        so is a malformed one; either way the monitor is left as it was.
+        """
+        if not isinstance(state, Mapping):
+            raise RampupError("state_dict", type(state).__name__, "a dict made by WarmupMonitor.state_dict()")
+        saved = state.get("plan")
+        if saved is not None and dict(saved) != self.plan():
+            raise RampupError(
+                "state_dict",
+                dict(saved),
+                f"a state saved with this monitor's plan {self.plan()}",
+                hint="build the WarmupMonitor with the schedule, total_steps and action the run was saved with",
+            )
         try:
-            self.step = int(state["step"])
-            self.clock = float(state["clock"])
-            self.speed = float(state["speed"])
-            self.hold_until = int(state["hold_until"])
-            done = state["ramp_done_at"]
-            self.ramp_done_at = None if done is None else int(done)
-            self.should_stop = bool(state["should_stop"])
-            self._log_scale = bool(state.get("log_scale", False))
-            self._losses = deque((float(x) for x in state["losses"]), maxlen=self.window)
+            log_scale = bool(state.get("log_scale", False))
             if "log_scale" not in state:  # an older state kept raw losses and norms
-                self._norms = deque((math.log(float(x)) for x in state["norms"] if float(x) > 0), maxlen=self.window)
+                norms = [math.log(float(x)) for x in state["norms"] if float(x) > 0]
             else:
-                self._norms = deque((float(x) for x in state["norms"]), maxlen=self.window)
-            self.flags = [Flag(**flag) for flag in state["flags"]]
-            self.episodes = [HoldEpisode(**episode) for episode in state.get("episodes", [])]
-            self.held_back = float(state.get("held_back", 0.0))
+                norms = [float(x) for x in state["norms"]]
+            done = state["ramp_done_at"]
             first = state.get("first")
-            self._first = None if first is None else float(first)
-            self._history = [float(x) for x in state.get("history", [])]
-            self._blocks = [float(x) for x in state.get("blocks", [])]
-            self._norm_history = [float(x) for x in state.get("norm_history", [])]
             drop = state.get("drop")
-            self._drop = None if drop is None else (int(drop[0]), float(drop[1]), float(drop[2]), float(drop[3]))
-            self._stalled = bool(state.get("stalled", False))
-            self._noted_limit = bool(state.get("noted_limit", False))
+            new = {
+                "step": int(state["step"]),
+                "clock": float(state["clock"]),
+                "speed": float(state["speed"]),
+                "hold_until": int(state["hold_until"]),
+                "ramp_done_at": None if done is None else int(done),
+                "should_stop": bool(state["should_stop"]),
+                "_log_scale": log_scale,
+                "_losses": deque((float(x) for x in state["losses"]), maxlen=self.window),
+                "_norms": deque(norms, maxlen=self.window),
+                "flags": [Flag(**flag) for flag in state["flags"]],
+                "episodes": [HoldEpisode(**episode) for episode in state.get("episodes", [])],
+                "held_back": float(state.get("held_back", 0.0)),
+                "_first": None if first is None else float(first),
+                "_history": [float(x) for x in state.get("history", [])],
+                "_blocks": [float(x) for x in state.get("blocks", [])],
+                "_norm_history": [float(x) for x in state.get("norm_history", [])],
+                "_drop": None if drop is None else (int(drop[0]), float(drop[1]), float(drop[2]), float(drop[3])),
+                "_stalled": bool(state.get("stalled", False)),
+                "_noted_limit": bool(state.get("noted_limit", False)),
+            }
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise RampupError(
                 "state_dict", type(state).__name__, "a dict made by WarmupMonitor.state_dict()", hint=str(error)
             ) from None
+        for name, value in new.items():
+            setattr(self, name, value)
 
 
 def require_monitor(monitor: object) -> WarmupMonitor:

@@ -76,6 +76,22 @@ class MonitoredLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`: the monitor's state, the step, and the rates of that step written
+        into the optimizer's groups (so the next update runs at the resumed rate whatever order the
+        optimizer's own state is loaded in). A state of another plan or a malformed one is a
+        :class:`RampupError` and changes nothing."""
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("monitor"), dict):
+            raise RampupError("state_dict", type(state_dict).__name__, "a dict made by MonitoredLR.state_dict()")
         state = dict(state_dict)
+        step = state.get("last_epoch")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise RampupError("state_dict['last_epoch']", step, "the whole number of updates done (>= 0)")
         self.monitor.load_state_dict(state.pop("monitor"))
         self.__dict__.update(state)
+        rates = self.get_lr()
+        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(rate)
+            else:
+                group["lr"] = rate
+        self._last_lr = [float(rate) for rate in rates]
