@@ -1,4 +1,4 @@
-"""docs/images/inspect_deepspeed_log.png: a Trainer + DeepSpeed config as it really runs (python docs/make_inspect_figure.py)."""
+"""Draws docs/images/inspect_deepspeed_log.png: a Trainer + DeepSpeed config as it really runs."""
 
 from pathlib import Path
 
