@@ -7,6 +7,7 @@ PyTorch and matplotlib are imported only when a command runs trials or draws fig
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -24,6 +25,11 @@ lab_app = typer.Typer(
 )
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLite results database (created if missing).")]
+#: what --task takes, for every command that has it
+TASK_HELP = (
+    "A built-in task (see `rampup lab tasks`), or your own: path/to/file.py:NAME or package.module:NAME "
+    "naming a rampup.lab.LabTask (docs/lab.md)."
+)
 
 
 @lab_app.command("tasks")
@@ -40,10 +46,11 @@ def _rates(values: list[str], normal: float, high: float) -> list[float]:
     for value in values:
         for item in value.split(","):
             item = item.strip()
-            if item == "normal":
-                rates.append(normal)
-            elif item == "high":
-                rates.append(high)
+            if item in ("normal", "high"):
+                rate = normal if item == "normal" else high
+                if math.isnan(rate):  # a task of your own that sets no such rate
+                    raise RampupError("--lr", item, "a number", hint=f"the task sets no {item}_lr: give the rate")
+                rates.append(rate)
             else:
                 try:
                     rates.append(float(item))
@@ -54,7 +61,7 @@ def _rates(values: list[str], normal: float, high: float) -> list[float]:
 
 @lab_app.command("run")
 def run_command(
-    task: Annotated[str, typer.Option("--task", help="A built-in task (see `rampup lab tasks`).")],
+    task: Annotated[str, typer.Option("--task", help=TASK_HELP)],
     warmup: Annotated[
         list[str],
         typer.Option(
@@ -88,6 +95,10 @@ def run_command(
     spec = get_task(task)
     rates = _rates(lr, spec.normal_lr, spec.high_lr)
     trials = plan_trials(spec.name, warmup, rates, seeds, steps=steps, beta2=beta2, monitor=monitor)
+    if spec.kind == "custom":
+        from rampup.lab.custom import check_task
+
+        check_task(trials[0])  # a task that raises is a --task error before the database is opened
     summary = run_sweep(trials, db, workers=workers, progress=not quiet)
     with Store(db) as store:
         rows = store.rows(keys=summary.keys)
@@ -103,13 +114,20 @@ def run_command(
 def report_command(
     db: DbOpt = "rampup-lab.db",
     out: Annotated[str, typer.Option("--out", "-o", help="Directory for the figures and tables.")] = "rampup-report",
-    task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="Only this task (built-in, or path/to/file.py:NAME or package.module:NAME)."),
+    ] = None,
 ) -> None:
-    """PNG figures and a summary table (Markdown and HTML) from a results database."""
+    """PNG figures and a summary table (Markdown, and one self-contained HTML file) from a results database."""
     from rampup.lab.report import write_report
     from rampup.lab.store import Store
 
     with Store(db, readonly=True) as store:
+        if task is not None and ":" in task:
+            from rampup.lab.custom import stored_name
+
+            task = stored_name(task, {row.task for row in store.rows()})
         rows = store.rows(task=task)
     for path in write_report(rows, out):
         typer.echo(str(path))
@@ -143,7 +161,7 @@ def demo_command(
 
 
 def find_command(
-    task: Annotated[str, typer.Option("--task", help="A built-in task (see `rampup lab tasks`).")],
+    task: Annotated[str, typer.Option("--task", help=TASK_HELP)],
     lr: Annotated[
         str, typer.Option("--lr", help="The target peak rate; 'normal' or 'high' for the task's (default high).")
     ] = "high",
@@ -168,6 +186,18 @@ def find_command(
     rates = _rates([lr], spec.normal_lr, spec.high_lr)
     if len(rates) != 1 or not rates[0] > 0:
         raise RampupError("--lr", lr, "one peak learning rate > 0, or 'normal' / 'high'")
+    if spec.kind == "custom":
+        from rampup.lab.custom import check_task, resolve_task
+        from rampup.lab.runner import plan_trials
+
+        if resolve_task(spec.name).lab_task.train is not None:
+            raise RampupError(
+                "--task",
+                task,
+                "a LabTask(data=...) (the finder probes the task's model)",
+                hint="a train(trial) task runs its own loop: give it a data= builder to use rampup find",
+            )
+        check_task(plan_trials(spec.name, ["none"], rates, [probe_seed], steps=steps)[0])
     if plot is not None:
         from rampup.plotting import check_output
 

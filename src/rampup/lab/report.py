@@ -6,13 +6,20 @@ Figures (matplotlib, Agg backend; ``pip install 'rampup[plot]'``), one pair per 
   warmup (every seed drawn, smoothed), the end of each warmup dotted;
 - ``<task>-final-vs-lr.png``: final held-out loss against peak rate (log x), one line per warmup,
   diverged trials marked with x, the initial loss dashed.
+
+``summary.html`` is one self-contained file: the figures are inlined as ``data:`` URIs and the page
+loads nothing else (no file, no network), so it can be mailed or attached as it is. A task name that
+is no file name (a task of your own, ``path/to/file.py:NAME@digest``) has its other characters
+replaced by ``_`` in the PNGs' names.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +27,7 @@ from rampup.errors import RampupError
 from rampup.lab.metrics import Cell, WarmupSummary, cells, summarize
 from rampup.lab.store import TrialRow
 
-__all__ = ["cell_table", "markdown", "summary_table", "write_report"]
+__all__ = ["cell_table", "file_stem", "markdown", "summary_table", "write_report"]
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -101,6 +108,18 @@ def _smooth(values: Sequence[float | None], width: int) -> list[float]:
     return out
 
 
+def file_stem(task: str) -> str:
+    """A task name made safe as the start of a file name (built-in names are unchanged)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", task).strip("._") or "task"
+
+
+def _inline(path: Path) -> str:
+    """An ``<img>`` with the PNG inlined as a data: URI."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    alt = html.escape(path.stem)
+    return f'<p><img src="data:image/png;base64,{data}" alt="{alt}" title="{alt}"></p>\n'
+
+
 def _plots(task: str, rows: Sequence[TrialRow], by_cell: Sequence[Cell], out: Path) -> list[Path]:
     import matplotlib
 
@@ -139,7 +158,7 @@ def _plots(task: str, rows: Sequence[TrialRow], by_cell: Sequence[Cell], out: Pa
         line[0].set_ylabel("training loss (smoothed)")
     flat[len(lrs) - 1].legend(title="warmup", fontsize=8)
     fig.tight_layout()
-    path = out / f"{task}-loss-curves.png"
+    path = out / f"{file_stem(task)}-loss-curves.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     paths.append(path)
@@ -161,7 +180,7 @@ def _plots(task: str, rows: Sequence[TrialRow], by_cell: Sequence[Cell], out: Pa
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / f"{task}-final-vs-lr.png"
+    path = out / f"{file_stem(task)}-final-vs-lr.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     paths.append(path)
@@ -202,7 +221,8 @@ def monitor_table(rows: Sequence[TrialRow]) -> tuple[list[str], list[list[str]],
 
 
 def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, figures: bool = True) -> list[Path]:
-    """Write ``summary.md``, ``summary.html`` and (with ``figures``) the PNGs; returns the paths written."""
+    """Write ``summary.md``, ``summary.html`` (self-contained: figures inlined) and (with ``figures``) the PNGs;
+    returns the paths written."""
     if not rows:
         raise RampupError("--db", "no trials", "a database with at least one finished trial")
     out = Path(out_dir)
@@ -239,11 +259,13 @@ def write_report(rows: Sequence[TrialRow], out_dir: str | os.PathLike[str], *, f
         ]
     )
     (out / "summary.md").write_text(md + "\n", encoding="utf-8")
-    images = "".join(f'<p><img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}"></p>\n' for p in paths)
+    images = "".join(_inline(p) for p in paths)
     page = (
         "<!doctype html>\n<html><head><meta charset='utf-8'><title>rampup lab report</title>\n"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">\n"
         "<style>body{font-family:sans-serif;max-width:75em;margin:2em auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}</style></head><body>\n"
+        "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}img{max-width:100%}</style></head><body>\n"
         "<h1>rampup lab report</h1>\n<h2>Final loss by warmup and peak rate</h2>\n"
         f"{_html_table(cell_head, cell_rows)}\n<h2>Per warmup over the rate grid</h2>\n"
         f"{_html_table(sum_head, sum_rows)}\n<p>{html.escape(_NOTE)}</p>\n<h2>What the monitor flagged</h2>\n"

@@ -15,6 +15,14 @@ result to SQLite as it arrives (:class:`rampup.lab.store.Store`) and skips the t
 has already finished, so a killed sweep picks up where it stopped. A trial that raises is recorded as
 ``failed`` with its message; a diverging one as ``diverged``; a worker that dies under a trial
 (killed, out of memory) costs that trial, recorded ``failed``; none of them stops the sweep.
+
+**Concurrent sweeps.** Each sweep claims a trial in the database (a lease with owner and expiry,
+:meth:`rampup.lab.store.Store.claim`) right before running it, so two sweeps on one database split
+the trials and never run one twice; a sweep that finds a trial claimed by another waits for its
+result or, if that sweep died, for its lease to expire, then runs it.
+
+**Your own task.** ``task`` may be ``path/to/file.py:NAME`` or ``package.module:NAME``
+(:mod:`rampup.lab.custom`).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from typing import Any
 
 from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
-from rampup.lab.store import DEFAULT_DB, Store
+from rampup.lab.store import DEFAULT_DB, LEASE_S, Claim, LeaseKeeper, Store, new_owner
 from rampup.lab.tasks import OptimizerSettings, Task, get_task
 from rampup.presets import PRESETS
 from rampup.schedule import Schedule, as_schedule
@@ -124,6 +132,8 @@ def plan_trials(
         if not seed_list or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seed_list):
             raise RampupError("seeds", seeds, "whole numbers >= 0")
     total = spec.steps if steps is None else steps
+    if steps is None and not total:
+        raise RampupError("--steps", None, f"a whole number of steps >= {MIN_STEPS}", hint="the task sets no length")
     if isinstance(total, bool) or not isinstance(total, int) or total < MIN_STEPS:
         raise RampupError("--steps", steps, f"a whole number of steps >= {MIN_STEPS}")
     optimizer = spec.optimizer.with_beta2(beta2)
@@ -174,6 +184,10 @@ def run_trial(config: TrialConfig) -> TrialResult:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
+            if ":" in config.task:  # a task of your own (rampup.lab.custom)
+                from rampup.lab.custom import run_custom
+
+                return run_custom(config)
             return train(config)
         finally:
             torch.set_num_threads(threads)
@@ -224,11 +238,63 @@ class SweepSummary:
         )
 
 
-def _in_process(
-    trials: Sequence[TrialConfig], trial_fn: Callable[[TrialConfig], TrialResult]
-) -> Generator[TrialResult, None, None]:
-    for config in trials:
-        yield trial_fn(config)  # run_trial pins one torch thread itself
+#: seconds between looks at the trials another sweep holds
+POLL_S = 0.5
+
+
+class _Claims:
+    """The trials this sweep runs, claimed one at a time just before they start (module docstring)."""
+
+    def __init__(
+        self, store: Store, pending: Sequence[TrialConfig], owner: str, lease_s: float, poll_s: float = POLL_S
+    ) -> None:
+        self.store, self.owner, self.lease_s, self.poll_s = store, owner, lease_s, poll_s
+        self.queue: deque[TrialConfig] = deque(pending)
+        self.seen = store.runs(config.key for config in pending)
+        self.others: dict[str, TrialConfig] = {}  # claimed by another live sweep
+        self._next_look = 0.0
+
+    def _claim(self, config: TrialConfig) -> Claim:
+        return self.store.claim(config.key, self.owner, lease_s=self.lease_s, runs_seen=self.seen.get(config.key, 0))
+
+    def take(self) -> TrialConfig | None:
+        """The next trial claimed for this sweep, or None when none can be claimed now."""
+        while self.queue:
+            config = self.queue.popleft()
+            state = self._claim(config)
+            if state == "claimed":
+                return config
+            if state == "taken":
+                self.others[config.key] = config
+        if self.others and time.monotonic() >= self._next_look:
+            self._next_look = time.monotonic() + self.poll_s
+            for key, config in list(self.others.items()):
+                state = self._claim(config)
+                if state != "taken":
+                    del self.others[key]
+                if state == "claimed":
+                    return config
+        return None
+
+    def give_back(self, config: TrialConfig) -> None:
+        """A claimed trial that could not start goes first again (the claim is still this sweep's)."""
+        self.queue.appendleft(config)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether trials claimed by other sweeps are still unfinished."""
+        return bool(self.others)
+
+
+def _in_process(claims: _Claims, trial_fn: Callable[[TrialConfig], TrialResult]) -> Generator[TrialResult, None, None]:
+    while True:
+        config = claims.take()
+        if config is not None:
+            yield trial_fn(config)  # run_trial pins one torch thread itself
+        elif claims.waiting:
+            time.sleep(claims.poll_s)
+        else:
+            return
 
 
 #: the message of a trial whose worker process died under it (it is tried again on the next run)
@@ -240,30 +306,47 @@ def _died(config: TrialConfig) -> TrialResult:
 
 
 def _pooled(
-    pending: Sequence[TrialConfig], count: int, trial_fn: Callable[[TrialConfig], TrialResult]
+    claims: _Claims, count: int, trial_fn: Callable[[TrialConfig], TrialResult]
 ) -> Generator[TrialResult, None, None]:
-    """Run the trials in ``count`` spawned workers, yielding results as they finish.
+    """Run the claimed trials in ``count`` spawned workers, yielding results as they finish.
 
     At most ``count`` trials are in flight, so every submitted trial is running: when a worker dies
     hard (the pool breaks), the trials in flight are reported ``failed`` (``WORKER_DIED``; one of them
     killed it, and the next run tries them again) and the rest go on in a new pool. A plain
     :class:`multiprocessing.Pool` would wait forever for the lost trial.
     """
-    queue = deque(pending)
     context = multiprocessing.get_context("spawn")
-    while queue:
+    first = claims.take()
+    if first is None and not claims.waiting:
+        return
+    if first is not None:
+        claims.give_back(first)
+    finished_all = False
+    while not finished_all:
         pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),))
         in_flight: dict[Future[TrialResult], TrialConfig] = {}
         try:
-            while queue or in_flight:
+            while True:
                 broken = False
-                while queue and len(in_flight) < count and not broken:
+                while len(in_flight) < count and not broken:
+                    config = claims.take()
+                    if config is None:
+                        break
                     try:
-                        in_flight[pool.submit(trial_fn, queue[0])] = queue[0]
-                        queue.popleft()
+                        in_flight[pool.submit(trial_fn, config)] = config
                     except BrokenProcessPool:  # it broke since the last wait: that trial never started
+                        claims.give_back(config)
                         broken = True
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED) if in_flight else (set(), set())
+                if not in_flight and not broken:
+                    if not claims.waiting:
+                        finished_all = True
+                        break
+                    time.sleep(claims.poll_s)  # only other sweeps' trials are left: wait for them
+                    continue
+                timeout = claims.poll_s if claims.waiting else None
+                finished: set[Future[TrialResult]] = set()
+                if in_flight:
+                    finished = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED).done
                 for future in finished:
                     config = in_flight.pop(future)
                     try:
@@ -290,43 +373,53 @@ def run_sweep(
     progress: bool = True,
     on_result: Callable[[TrialResult], Any] | None = None,
     trial_fn: Callable[[TrialConfig], TrialResult] = run_trial,
+    lease_s: float = LEASE_S,
 ) -> SweepSummary:
     """Run the trials the database has not finished, ``workers`` at a time (default: all cores).
 
     Each result is committed as soon as it arrives. ``workers=1`` runs in this process. A worker
     that dies under a trial costs that trial (recorded ``failed``, tried again next time), never the
-    sweep. ``trial_fn`` runs one trial (a module-level function: the workers import it).
+    sweep. ``trial_fn`` runs one trial (a module-level function: the workers import it). Each trial is
+    claimed with a lease of ``lease_s`` seconds (renewed while it runs) before it starts, so sweeps
+    running at the same time on one database share the work; ``skipped`` counts the trials this sweep
+    did not run (finished before, or by another sweep).
     """
     start = time.perf_counter()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise RampupError("--workers", workers, "a number of worker processes >= 1")
+    if isinstance(lease_s, bool) or not isinstance(lease_s, int | float) or not lease_s > 0:
+        raise RampupError("lease_s", lease_s, "seconds > 0")
     unique: dict[str, TrialConfig] = {}
     for config in trials:
         unique.setdefault(config.key, config)
+    owner = new_owner()
     with Store(db) as store:
         done = store.finished_keys()
         pending = [config for key, config in unique.items() if key not in done]
-        skipped = len(unique) - len(pending)
         count = workers or os.cpu_count() or 1
         count = max(1, min(count, len(pending)))
         counts = {"ok": 0, "diverged": 0, "failed": 0}
-        bar = _progress(len(unique), skipped, progress)
-        results = _in_process(pending, trial_fn) if count == 1 else _pooled(pending, count, trial_fn)
-        try:
-            for result in results:
-                store.record(result)
-                counts[result.status] += 1
-                bar.update(result)
-                if on_result is not None:
-                    on_result(result)
-        finally:
-            bar.close()
-            results.close()  # stops the workers when the loop ends early
+        bar = _progress(len(unique), len(unique) - len(pending), progress)
+        claims = _Claims(store, pending, owner, float(lease_s))
+        with LeaseKeeper(db, owner, float(lease_s)):
+            results = _in_process(claims, trial_fn) if count == 1 else _pooled(claims, count, trial_fn)
+            try:
+                for result in results:
+                    store.record(result, owner)
+                    counts[result.status] += 1
+                    bar.update(result)
+                    if on_result is not None:
+                        on_result(result)
+            finally:
+                bar.close()
+                results.close()  # stops the workers when the loop ends early
+                store.release(owner)
+    ran = sum(counts.values())
     return SweepSummary(
         db=str(db),
         planned=len(unique),
-        skipped=skipped,
-        ran=sum(counts.values()),
+        skipped=len(unique) - ran,
+        ran=ran,
         ok=counts["ok"],
         diverged=counts["diverged"],
         failed=counts["failed"],

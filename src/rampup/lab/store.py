@@ -5,6 +5,12 @@ any moment (even by SIGKILL) leaves every trial it had recorded intact; running 
 them. ``runs`` counts how many times a trial's result was written: it stays 1 for finished trials
 (``ok`` or ``diverged``); a ``failed`` trial is tried again on the next run.
 
+Several sweeps may run on one database at once (``rampup lab run`` twice, on one machine or on
+several that share the file): each claims a trial before running it with a **lease** (table
+``leases``: key, owner, expiry), renewed while the trial runs and dropped when its result is
+written, so no trial runs twice. A lease whose owner died is taken over once it expires, or at once
+when the owner was a process of this machine that no longer exists.
+
 A rampup database says so in its header (``PRAGMA application_id``, :data:`APPLICATION_ID`). Any other
 SQLite file is refused before a byte of it is written; a file from before the marker, whose only table
 is ``trials`` with rampup's columns, is adopted (marked, and given the columns added since). A damaged
@@ -16,18 +22,22 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
+import threading
+import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
 
-__all__ = ["APPLICATION_ID", "DEFAULT_DB", "FINISHED", "Store", "TrialRow"]
+__all__ = ["APPLICATION_ID", "DEFAULT_DB", "FINISHED", "LEASE_S", "LeaseKeeper", "Store", "TrialRow", "new_owner"]
 
 #: the SQLite application id of a rampup lab database ("RAMP"), in the header at byte 68
 APPLICATION_ID = 0x52414D50
@@ -67,6 +77,44 @@ CREATE TABLE IF NOT EXISTS trials (
     grad_norms TEXT
 )
 """
+_LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires REAL NOT NULL
+)
+"""
+#: seconds a claim on a trial lasts unless renewed (a running sweep renews it every third of that)
+LEASE_S = 60.0
+#: seconds SQLite waits for another sweep's transaction to end before giving up
+BUSY_TIMEOUT_S = 60.0
+
+Claim = Literal["claimed", "taken", "done"]
+
+
+def new_owner() -> str:
+    """A sweep's lease owner: ``host/pid/random`` (the pid lets a sweep on the same host see a dead owner)."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """Whether ``owner`` was a process of this machine that no longer exists (another host's: unknown, False)."""
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (owned by another user) or we cannot tell
+        return False
+    return False
+
+
 #: columns added after the first release, with their types (added to older databases when opened)
 _ADDED = (("flags", "TEXT"), ("ramp_done_at", "INTEGER"), ("grad_norms", "TEXT"))
 
@@ -190,12 +238,13 @@ class Store:
             else:
                 marked = head is not None and _check_ownership(self.path, head)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path)
+                self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
                 if head is not None:
                     self._check_intact()
                 if not marked:
                     self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self._db.execute(_SCHEMA)
+                self._db.execute(_LEASES)
             present = {row[1] for row in self._db.execute("PRAGMA table_info(trials)")}
             if not readonly:
                 for name, kind in _ADDED:
@@ -245,8 +294,9 @@ class Store:
         rows = self._query(f"SELECT key FROM trials WHERE status IN ({marks})", FINISHED)
         return {row[0] for row in rows}
 
-    def record(self, result: TrialResult) -> None:
-        """Write one result and commit it (a rerun of the same key counts up ``runs``)."""
+    def record(self, result: TrialResult, owner: str | None = None) -> None:
+        """Write one result and commit it (a rerun of the same key counts up ``runs``); ``owner``'s lease on
+        the trial is dropped in the same transaction."""
         config = result.config
         values: tuple[Any, ...] = (
             config.key,
@@ -284,8 +334,57 @@ class Store:
                     f"ON CONFLICT(key) DO UPDATE SET {updates}, runs = runs + 1, finished_at = excluded.finished_at",
                     values,
                 )
+                if owner is not None:
+                    self._db.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (config.key, owner))
         except sqlite3.Error as error:
             raise _bad_path(self.path, error) from None
+
+    def runs(self, keys: Iterable[str]) -> dict[str, int]:
+        """How many times each of these trials has been written so far (absent: never)."""
+        wanted = set(keys)
+        return {key: runs for key, runs in self._query("SELECT key, runs FROM trials") if key in wanted}
+
+    def claim(self, key: str, owner: str, *, lease_s: float = LEASE_S, runs_seen: int = 0) -> Claim:
+        """Claim a trial for ``owner``: ``claimed`` (run it), ``taken`` (another live sweep runs it) or ``done``
+        (finished, or written by another sweep since this one read ``runs_seen``). One IMMEDIATE transaction,
+        so two sweeps never both get ``claimed`` for one trial."""
+        try:
+            if self._db.in_transaction:
+                self._db.commit()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT status, runs FROM trials WHERE key = ?", (key,)).fetchone()
+                if row is not None and (row[0] in FINISHED or row[1] > runs_seen):
+                    return "done"
+                lease = self._db.execute("SELECT owner, expires FROM leases WHERE key = ?", (key,)).fetchone()
+                now = time.time()
+                if lease is not None and lease[0] != owner and lease[1] > now and not _owner_is_dead(lease[0]):
+                    return "taken"
+                self._db.execute(
+                    "INSERT INTO leases (key, owner, expires) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, expires = excluded.expires",
+                    (key, owner, now + lease_s),
+                )
+                return "claimed"
+            finally:
+                self._db.commit()
+        except sqlite3.Error as error:
+            raise _bad_path(self.path, error) from None
+
+    def release(self, owner: str) -> None:
+        """Drop every lease ``owner`` still holds (a sweep that stops hands back what it did not run)."""
+        try:
+            with self._db:
+                self._db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
+        except sqlite3.Error as error:
+            raise _bad_path(self.path, error) from None
+
+    def leases(self) -> list[tuple[str, str, float]]:
+        """The current leases as ``(key, owner, expires)`` (expiry in seconds since the epoch)."""
+        present = self._query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'leases'")
+        if not present:
+            return []
+        return [tuple(row) for row in self._query("SELECT key, owner, expires FROM leases ORDER BY key")]
 
     def rows(self, task: str | None = None, keys: Iterable[str] | None = None) -> list[TrialRow]:
         """Stored trials (of one task, or with the given keys), in a stable order."""
@@ -330,3 +429,35 @@ class Store:
                 )
             )
         return out
+
+
+class LeaseKeeper:
+    """A thread that renews ``owner``'s leases every third of ``lease_s`` on its own connection, so a
+    trial that runs longer than a lease keeps its claim while the sweep lives."""
+
+    def __init__(self, path: str | os.PathLike[str], owner: str, lease_s: float = LEASE_S) -> None:
+        self.path, self.owner, self.lease_s = Path(path), owner, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rampup-lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        try:
+            while not self._stop.wait(self.lease_s / 3):
+                try:
+                    with db:
+                        db.execute(
+                            "UPDATE leases SET expires = ? WHERE owner = ?", (time.time() + self.lease_s, self.owner)
+                        )
+                except sqlite3.Error:  # busy for a whole minute: try again at the next beat
+                    continue
+        finally:
+            db.close()

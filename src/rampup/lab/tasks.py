@@ -62,7 +62,8 @@ class Task:
 
     name: str
     title: str
-    kind: Literal["charlm", "mlp", "conv", "wordlm", "lora"]
+    #: ``custom``: a task of your own (:mod:`rampup.lab.custom`), named ``<reference>@<digest of its file>``
+    kind: Literal["charlm", "mlp", "conv", "wordlm", "lora", "custom"]
     steps: int
     batch: int
     normal_lr: float
@@ -219,8 +220,18 @@ TASKS: dict[str, Task] = {
 
 
 def get_task(name: str) -> Task:
-    """The built-in task called ``name``; a :class:`RampupError` lists the valid names."""
+    """The built-in task called ``name``, or a task of your own (``path/to/file.py:NAME`` or
+    ``package.module:NAME``, see :mod:`rampup.lab.custom`); a :class:`RampupError` lists the valid names."""
+    if isinstance(name, str) and ":" in name:
+        from rampup.lab.custom import resolve_task
+
+        return resolve_task(name).task
     try:
         return TASKS[name]
     except (KeyError, TypeError):
-        raise RampupError("--task", name, f"one of {', '.join(TASKS)}", hint="see `rampup lab tasks`") from None
+        raise RampupError(
+            "--task",
+            name,
+            f"one of {', '.join(TASKS)}, or a task of your own as path/to/file.py:NAME or package.module:NAME",
+            hint="see `rampup lab tasks` and docs/lab.md",
+        ) from None
