@@ -34,13 +34,15 @@ and gradient norms are compared on a log scale (ratios; raw values when a loss i
 the median of the last ``window`` values, and a value is far when it is beyond both a fixed ratio
 (``loss_spike``, ``grad_blowup``, ``grad_collapse``) and ``noise_z`` robust standard deviations of the
 update-to-update noise (the median absolute deviation of the differences, which a trend does not
-inflate), measured over the last :data:`NOISE_SPAN` updates. Until ``2 * window`` losses were seen
-that noise is itself too noisy a yardstick (a median absolute deviation of 5 or 20 losses of
-lognormal noise 0.15-0.3 flagged healthy simulated runs), so a loss is a spike only above
-``loss_spike`` squared (2.25) times the median of the losses so far, and, from ``min_history``
-losses on, also beyond ``noise_z`` of their noise. In the first ``min_history`` updates nothing but
-that ratio can be judged: a healthy run with per-batch lognormal noise of 0.3 crosses it in about
-1% of runs (docs/monitor.md), a large-batch SGD run that blows up in its first steps does.
+inflate), measured over the last :data:`NOISE_SPAN` updates. Early on, with few losses, the noise
+is measured more cautiously (a median absolute deviation of 5-20 losses of lognormal noise 0.15-0.3
+came out at half the true noise often enough to flag healthy simulated runs): after one loss a spike
+must be ``loss_spike`` squared (2.25) times it; with 2-4 losses the whole spread so far (max - min)
+stands in for the noise; from 5 losses until ``2 * window``, the larger of the median absolute
+deviation and the root mean square of the differences. A large-batch SGD run that blows up in its
+first steps starts from almost noiseless losses and is flagged; a healthy run with per-batch
+lognormal noise of 0.3 is flagged in its first updates in about 3.5% of runs (0.5% at 0.15:
+docs/monitor.md).
 
 What it does with a flag is ``action``:
 
@@ -178,6 +180,16 @@ def noise_scale(values: Iterable[float]) -> float:
 #: ``window``): a median absolute deviation of 20 differences is too noisy a yardstick (it came out at
 #: half the true noise often enough to flag healthy simulated runs); of 100, within about 15%
 NOISE_SPAN = 100
+
+
+def rms_noise(values: Iterable[float]) -> float:
+    """The standard deviation of the update-to-update noise from the root mean square of the differences
+    (less their mean, over sqrt(2)): on few values less often far too low than the median absolute deviation."""
+    diffs = [b - a for a, b in pairwise(list(values))]
+    if len(diffs) < 2:
+        return 0.0
+    mean = math.fsum(diffs) / len(diffs)
+    return math.sqrt(math.fsum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) / math.sqrt(2)
 
 
 class WarmupMonitor:
@@ -452,16 +464,24 @@ class WarmupMonitor:
     def _spike(self, level: float) -> tuple[float, str] | None:
         if self.loss_spike is None or self._first is None:
             return None
-        if len(self._losses) < self.min_history:  # no noise to judge by yet: far above the losses so far
-            start = statistics.median(self._losses) if self._losses else self._first
+        if len(self._losses) < 2:  # one loss seen: no spread to judge by, far above it
+            start = self._losses[0] if self._losses else self._first
             threshold = self.loss_spike**2
             excess = level - start if self._log_scale else (level - start) / abs(start or 1.0)
             if excess <= (math.log(threshold) if self._log_scale else threshold - 1):
                 return None
-            what = f"loss {self._show(level)} > {threshold:.3g} x the median so far {self._show(start)}"
+            what = f"loss {self._show(level)} > {threshold:.3g} x the first loss {self._show(start)}"
             return (math.exp(start) if self._log_scale else start), what
         reference = statistics.median(self._losses)
-        noise = noise_scale(self._history[-NOISE_SPAN:] if len(self._history) >= len(self._losses) else self._losses)
+        if len(self._losses) < self.min_history:
+            # too few losses for a standard deviation: the whole spread so far stands in for it (it is
+            # larger than the noise's standard deviation, so a noisy start is never a spike)
+            noise = max(self._losses) - min(self._losses)
+        elif len(self._history) < 2 * self.window:
+            # a median absolute deviation of few losses is often low: the larger of it and the root mean square
+            noise = max(noise_scale(self._losses), rms_noise(self._losses))
+        else:
+            noise = noise_scale(self._history[-NOISE_SPAN:])
         if self._log_scale:
             far = self._far(level - reference, self.loss_spike, noise)
         else:
