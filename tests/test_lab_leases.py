@@ -144,3 +144,19 @@ def test_two_concurrent_lab_runs_on_one_database_run_every_trial_once(tmp_path: 
         assert {row.key for row in rows} == {config.key for config in planned}
         assert [row.runs for row in rows] == [1] * len(planned)
         assert store.leases() == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sweep_that_stops_hands_back_its_claims(tmp_path: Path, workers: int) -> None:
+    trials = plan_trials("mlp", ["none"], [0.1, 0.2, 0.4, 0.8], [0], steps=10)
+    db = tmp_path / "lab.db"
+
+    def stop(result: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(trials, db, workers=workers, progress=False, on_result=stop)
+    with Store(db) as store:
+        assert store.leases() == [] and len(store.rows()) == 1
+    again = run_sweep(trials, db, workers=workers, progress=False)  # nothing waits for a lease
+    assert (again.ran, again.skipped) == (3, 1)

@@ -28,7 +28,7 @@ DbOpt = Annotated[str, typer.Option("--db", help="SQLite results database (creat
 #: what --task takes, for every command that has it
 TASK_HELP = (
     "A built-in task (see `rampup lab tasks`), or your own: path/to/file.py:NAME or package.module:NAME "
-    "naming a rampup.lab.LabTask (docs/lab.md)."
+    "naming a rampup.lab.custom.LabTask (docs/lab.md)."
 )
 
 

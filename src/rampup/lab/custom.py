@@ -47,7 +47,7 @@ __all__ = ["LabTask", "ResolvedTask", "check_task", "is_reference", "resolve_tas
 #: digits of the file's SHA-256 in a stored task name
 DIGEST_DIGITS = 12
 _FORMS = "a built-in task, path/to/file.py:NAME or package.module:NAME"
-_KINDS = "a rampup.lab.LabTask, or a train(trial) function"
+_KINDS = "a rampup.lab.custom.LabTask, or a train(trial) function"
 
 
 @dataclass(frozen=True)
