@@ -78,6 +78,7 @@ WARMUP_EXAMPLES: dict[str, tuple[str, int]] = {
     "untuned-linear": ("untuned-linear(beta2=0.999) -> constant", 4000),
     "untuned-exponential": ("untuned-exponential(beta2=0.999) -> constant", 8000),
     "radam": ("radam(beta2=0.999) -> constant", 4000),
+    "log": ("log(500) -> constant", 1000),
 }
 DECAY_EXAMPLES: dict[str, tuple[str, int]] = {
     "constant": ("linear(50) -> constant", 1000),
