@@ -299,6 +299,13 @@ def test_find_on_your_own_task(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"schedule"' in out and '"peak_lr": 0.05' in out  # the task's high_lr
 
 
+def test_the_monitor_cannot_drive_your_own_loop() -> None:
+    with pytest.raises(rampup.RampupError, match="--monitor"):
+        plan_trials(f"{EXAMPLE}:OWN", ["none"], [0.01], [0], steps=20, monitor="hold")
+    held = plan_trials(f"{EXAMPLE}:TASK", ["none"], [0.05], [0], steps=20, monitor="hold")[0]
+    assert held.warmup == "none+hold" and run_trial(held).status == "ok"
+
+
 def test_resolve_task_caches_the_import(example: Path) -> None:
     first = resolve_task(f"{example}:TASK")
     again = resolve_task(f"{example}:TASK")

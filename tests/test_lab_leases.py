@@ -160,3 +160,44 @@ def test_a_sweep_that_stops_hands_back_its_claims(tmp_path: Path, workers: int) 
         assert store.leases() == [] and len(store.rows()) == 1
     again = run_sweep(trials, db, workers=workers, progress=False)  # nothing waits for a lease
     assert (again.ran, again.skipped) == (3, 1)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="POSIX process handling")
+def test_kill_9_of_one_of_two_concurrent_runs_the_other_finishes_every_trial_once(tmp_path: Path) -> None:
+    db = tmp_path / "lab.db"
+    rates = "0.05,0.1,0.2,0.4,0.8,1.6"
+    argv = ["lab", "run", "--task", "mlp", "--lr", rates, "--seeds", "3", "--steps", "10", "--warmup", "none"]
+    argv += ["--warmup", "linear(3)", "--db", str(db), "--workers", "1", "--quiet"]
+    code = f"from rampup.cli import main; main({argv!r})"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    victim, survivor = (
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and victim.poll() is None:
+            time.sleep(0.05)
+            try:
+                with sqlite3.connect(db) as con:
+                    if con.execute("SELECT count(*) FROM trials").fetchone()[0] >= 4:
+                        break
+            except sqlite3.Error:
+                continue
+        assert victim.poll() is None, "the sweep finished before it could be killed"
+        victim.kill()  # SIGKILL: its claim on the trial it was running stays in the table
+        victim.wait(timeout=10)
+        out, err = survivor.communicate(timeout=300)
+        assert survivor.returncode == 0 and "run now" in out, err
+    finally:
+        for proc in (victim, survivor):
+            if proc.poll() is None:
+                proc.kill()
+    planned = plan_trials("mlp", ["none", "linear(3)"], [float(r) for r in rates.split(",")], 3, steps=10)
+    with Store(db) as store:
+        rows = store.rows()
+        assert {row.key for row in rows} == {config.key for config in planned}
+        assert [row.runs for row in rows] == [1] * len(planned)
+        assert store.leases() == []

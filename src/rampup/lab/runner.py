@@ -118,6 +118,16 @@ def plan_trials(
     if monitor not in (None, "hold"):
         raise RampupError("--monitor", monitor, "hold (the monitor adapts the warmup), or leave it out")
     spec = get_task(task)
+    if monitor is not None and spec.kind == "custom":
+        from rampup.lab.custom import resolve_task
+
+        if resolve_task(spec.name).lab_task.train is not None:
+            raise RampupError(
+                "--monitor",
+                monitor,
+                "no --monitor for a task that runs its own loop (train=)",
+                hint="your loop sets the rates; give the task data= so that rampup's loop and the monitor drive them",
+            )
     if not warmups:
         raise RampupError("--warmup", list(warmups), "at least one warmup (none, advisor, linear(5%)...)")
     if not lrs:
