@@ -39,6 +39,7 @@ def tasks_command() -> None:
 
     for task in TASKS.values():
         typer.echo(task.describe())
+    typer.echo("Your own task: --task path/to/file.py:NAME or package.module:NAME (docs/lab.md, examples/lab_task.py).")
 
 
 def _rates(values: list[str], normal: float, high: float) -> list[float]:

@@ -101,8 +101,8 @@ def _owner_is_dead(owner: str) -> bool:
     """Whether ``owner`` was a process of this machine that no longer exists (another host's: unknown, False)."""
     host, _, rest = owner.partition("/")
     pid_text = rest.partition("/")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
+    if os.name != "posix" or host != socket.gethostname() or not pid_text.isdigit():
+        return False  # (on Windows os.kill(pid, 0) would end the process: wait for the lease to expire)
     pid = int(pid_text)
     if pid == os.getpid():
         return False
