@@ -882,6 +882,11 @@ def _scale_batch(advice: _Advice, base: RuleResult) -> None:
         advice.large_batch = k > 1
     elif k > 1 and setup.base_lr is not None:
         grown = large_batch_warmup(advice.warmup, k, setup.run.steps_per_epoch)
+        advice.weigh(
+            f"the {rule} rule as it is",
+            RuleResult(advice.warmup, base.reason),
+            f"written for an ordinary rate; this one is scaled up x{format_number(k)} for the batch",
+        )
         advice.reasons.append(grown.reason)
         advice.warmup = grown.steps
         advice.large_batch = True
