@@ -246,6 +246,15 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
+def _base_model(config: TrialConfig) -> CharTransformer:
+    """The ``lora`` task's base model: a Pre-LN :class:`CharTransformer` of the configured sizes."""
+    m = config.model
+    vocab = int(config.data["vocab"])
+    return CharTransformer(
+        vocab, int(m["context"]), int(m["d_model"]), int(m["layers"]), int(m["heads"]), "pre", float(m["init_std"])
+    )
+
+
 def _pretrain(config: TrialConfig, corpus_train: np.ndarray, corpus_heldout: np.ndarray) -> dict[str, torch.Tensor]:
     """Pretrain the base model on the lab's main corpus (fixed seed, Pre-LN, Adam, warmup then cosine)."""
     from rampup.torch import RampupLR
@@ -254,15 +263,7 @@ def _pretrain(config: TrialConfig, corpus_train: np.ndarray, corpus_heldout: np.
     m = config.model
     data = _Sequences(corpus_train, corpus_heldout, int(m["context"]), 16)
     torch.manual_seed(int(settings["seed"]))
-    model = CharTransformer(
-        int(config.data["vocab"]),
-        int(m["context"]),
-        int(m["d_model"]),
-        int(m["layers"]),
-        int(m["heads"]),
-        "pre",
-        float(m["init_std"]),
-    )
+    model = _base_model(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(settings["lr"]), betas=(0.9, 0.98), eps=1e-9)
     steps = int(settings["steps"])
     scheduler = RampupLR(optimizer, "linear(10%) -> cosine(to=0.1)", total_steps=steps)
@@ -312,15 +313,7 @@ class LoRAData(_Sequences):
 
     def model(self, config: TrialConfig) -> torch.nn.Module:
         m = config.model
-        base = CharTransformer(
-            int(config.data["vocab"]),
-            int(m["context"]),
-            int(m["d_model"]),
-            int(m["layers"]),
-            int(m["heads"]),
-            "pre",
-            float(m["init_std"]),
-        )
+        base = _base_model(config)
         base.load_state_dict(self.base_weights(config))
         return add_lora(base, int(m["rank"]), float(m["alpha"]))
 
