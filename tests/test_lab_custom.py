@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 import rampup
 from rampup.cli import main
@@ -310,3 +311,27 @@ def test_resolve_task_caches_the_import(example: Path) -> None:
     first = resolve_task(f"{example}:TASK")
     again = resolve_task(f"{example}:TASK")
     assert first.lab_task is again.lab_task
+
+
+def test_a_task_can_bring_its_own_optimizer(tmp_path: Path) -> None:
+    source = tmp_path / "nesterov_task.py"
+    source.write_text(
+        "import torch\n"
+        "from examples_lab_task import SETTINGS, Teacher\n"
+        "from rampup.lab import LabTask\n"
+        "class WithNesterov(Teacher):\n"
+        "    def optimizer(self, model, trial):\n"
+        "        return torch.optim.SGD(model.parameters(), lr=trial.peak_lr, momentum=0.9, nesterov=True)\n"
+        "TASK = LabTask(title='nesterov', steps=12, batch=64, normal_lr=0.05, data=WithNesterov, model=SETTINGS)\n",
+        encoding="utf-8",
+    )
+    example = Path(__file__).resolve().parents[1] / "examples" / "lab_task.py"
+    (tmp_path / "examples_lab_task.py").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    from rampup.lab.data import task_data
+    from rampup.lab.train import optimizer_for
+
+    trial = plan_trials(f"{source}:TASK", ["none"], [0.05], [0])[0]
+    data = task_data(trial)
+    optimizer = optimizer_for(data, trial, data.model(trial))
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["nesterov"]
+    assert run_trial(trial).status == "ok"

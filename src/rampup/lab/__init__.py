@@ -4,6 +4,7 @@ Tasks, trials and sweeps need PyTorch (``pip install 'rampup[torch]'``); it is i
 trial runs. The report needs matplotlib (``pip install 'rampup[plot]'``). See docs/lab.md.
 """
 
+from rampup.lab.custom import LabTask
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.runner import SweepSummary, plan_trials, run_sweep, run_trial, schedule_for
 from rampup.lab.store import DEFAULT_DB, Store, TrialRow
@@ -12,6 +13,7 @@ from rampup.lab.tasks import TASKS, OptimizerSettings, Task, get_task
 __all__ = [
     "DEFAULT_DB",
     "TASKS",
+    "LabTask",
     "OptimizerSettings",
     "Store",
     "SweepSummary",

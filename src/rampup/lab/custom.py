@@ -300,8 +300,6 @@ def resolve_task(text: str) -> ResolvedTask:
     reference = _normalize(target, attribute)
     module = _load(text, target, path, digest)
     lab_task = _lab_task(text, module, attribute)
-    if lab_task.data is not None:
-        _register_family()
     name = f"{reference}@{digest[:DIGEST_DIGITS]}"
     return ResolvedTask(reference, digest, lab_task, _as_task(name, lab_task, digest))
 
@@ -332,20 +330,14 @@ def stored_name(text: str, stored: Iterable[str]) -> str:
     )
 
 
-def _family(config: TrialConfig) -> Any:
-    """The task's data for a trial (what :func:`rampup.lab.data.task_data` returns for built-in tasks)."""
+def custom_data(config: TrialConfig) -> Any:
+    """A ``data=`` task's data for a trial (what :func:`rampup.lab.data.task_data` returns for it)."""
     lab_task = resolve_task(config.task).lab_task
-    assert lab_task.data is not None  # resolve_task registers this family only for data= tasks
+    if lab_task.data is None:
+        raise RampupError(
+            "--task", config.task, "a LabTask(data=...) for rampup's own loop", hint="this one has train="
+        )
     return lab_task.data(config)
-
-
-def _register_family() -> None:
-    """Let the lab's loop (and the finder) build a custom task's data like a built-in family's."""
-    from rampup.lab import data
-
-    # the one place a family is added from outside rampup.lab.data
-    families: dict[str, Any] = data._FAMILIES
-    families.setdefault("custom", _family)
 
 
 def check_task(trial: TrialConfig) -> None:

@@ -7,7 +7,9 @@ know which task they run:
 - ``model(config)``: a fresh model (its initial weights come from ``torch.manual_seed(seed)`` set by
   the caller; a fine-tuning task loads its pretrained weights and adds the adapters);
 - ``loss(model, x, y)``: the scalar training loss;
-- ``eval_x``, ``eval_y``: the fixed held-out set the final loss is measured on.
+- ``eval_x``, ``eval_y``: the fixed held-out set the final loss is measured on;
+- optionally ``optimizer(model, config)``: the task's own optimizer at ``config.peak_lr`` (a task of
+  your own may have one; without it the optimizer is built from the trial's optimizer settings).
 
 Everything is generated from fixed seeds or read from the Python installation: nothing is downloaded.
 The ``lora`` family pretrains its base model once and caches it on disk (:func:`pretrained_path`).
@@ -328,5 +330,11 @@ _FAMILIES: dict[str, type[CharData | TeacherData | ImageData | WordData | LoRADa
 
 
 def task_data(config: TrialConfig) -> TaskData:
-    """The data (and model builder and loss) of the trial's task family."""
-    return _FAMILIES[get_task(config.task).kind](config)
+    """The data (and model builder and loss) of the trial's task family, or of a task of your own."""
+    kind = get_task(config.task).kind
+    if kind == "custom":
+        from rampup.lab.custom import custom_data
+
+        built: TaskData = custom_data(config)
+        return built
+    return _FAMILIES[kind](config)

@@ -141,7 +141,7 @@ def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | N
 
     from rampup.finder import find_warmup
     from rampup.lab.tasks import get_task
-    from rampup.lab.train import make_optimizer, task_data
+    from rampup.lab.train import optimizer_for, task_data
 
     task = get_task(task_name)
     config = plan_trials(task.name, ["none"], [lr], [seed], steps=steps)[0]
@@ -155,8 +155,8 @@ def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | N
         batches = (data.batch(rng, config.batch) for _ in range(config.steps))  # the finder takes what it needs
         held_out = [(data.eval_x, data.eval_y)]
 
-        def optimizer_for(module: torch.nn.Module, rate: float) -> torch.optim.Optimizer:
-            return make_optimizer(replace(config, peak_lr=rate), module)
+        def make_optimizer(module: torch.nn.Module, rate: float) -> torch.optim.Optimizer:
+            return optimizer_for(data, replace(config, peak_lr=rate), module)
 
         def loss_fn(module: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
             return data.loss(module, *batch)
@@ -168,7 +168,7 @@ def find_for_task(task_name: str, lr: float, *, seed: int = 1000, steps: int | N
             model,
             loss_fn,
             batches,
-            optimizer_for,
+            make_optimizer,
             lr,
             total_steps=config.steps,
             decay=task.decay,

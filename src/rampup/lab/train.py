@@ -45,6 +45,7 @@ __all__ = [
     "count_spikes",
     "lr_trace",
     "make_optimizer",
+    "optimizer_for",
     "task_data",
     "train",
 ]
@@ -104,6 +105,17 @@ def make_optimizer(config: TrialConfig, model: torch.nn.Module) -> torch.optim.O
     return torch.optim.SGD(parameters, lr=config.peak_lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
 
 
+def optimizer_for(data: TaskData, config: TrialConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The task's own ``optimizer(model, config)`` if its data has one, else :func:`make_optimizer`."""
+    build = getattr(data, "optimizer", None)
+    if not callable(build):
+        return make_optimizer(config, model)
+    optimizer = build(model, config)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"the task's optimizer(model, trial) returned {type(optimizer).__name__}, not an Optimizer")
+    return optimizer
+
+
 def _evaluate(data: TaskData, model: torch.nn.Module) -> float:
     model.eval()
     with torch.no_grad():
@@ -122,7 +134,7 @@ def train(config: TrialConfig) -> TrialResult:
     data = task_data(config)
     torch.manual_seed(config.seed)
     model = data.model(config)
-    optimizer = make_optimizer(config, model)
+    optimizer = optimizer_for(data, config, model)
     schedule = as_schedule(config.schedule).resolve(total_steps=config.steps)
     monitor = WarmupMonitor(schedule, total_steps=config.steps, action=_monitor_action(config), warn=False)
     scheduler: RampupLR | MonitoredLR
