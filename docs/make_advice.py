@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import json
 import math
+import platform
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,12 @@ ADVISOR_WITHIN = 0.10
 FINDER_WITHIN = 0.02
 HOLD_SIGMA = 0.3
 HOLD_STEPS = 10_000
+
+
+def _torch_version() -> str:
+    import torch
+
+    return str(torch.__version__).split("+")[0]
 
 
 def _finder_version() -> str:
@@ -250,7 +257,9 @@ def page(
         f"{', '.join(map(str, PROBE_SEEDS))} (`rampup find --task TASK --probe-seed S`). "
         "Final held-out loss in nats; `*` diverged (counted as its initial loss). *vs best*: the mean's distance "
         f"to the best grid warmup's mean. *lost*: seeds that diverged or ended more than {COLLAPSE:.0%} above "
-        "the best grid warmup's run of the same seed where that run converged.",
+        "the best grid warmup's run of the same seed where that run converged. "
+        f"Measured with CPython {platform.python_version()} and torch {_torch_version()} on the CPU; runs at a "
+        "high rate differ across CPUs in their last bits and then in their numbers (docs/lab.md).",
         "",
         f"![Final loss against warmup length, every task]({figure_path.relative_to(out.parent).as_posix()})",
         "",
