@@ -413,3 +413,9 @@ def test_demo_runs_end_to_end_and_resumes(tmp_path: Path, capsys: pytest.Capture
     assert (out_dir / "postln-loss-curves.png").exists() and (out_dir / "rampup-lab.db").exists()
     code, out, _ = cli(capsys, "demo", "--steps", "12", "--seeds", "1", "-o", str(out_dir), "--quiet")
     assert code == 0 and "6 already in" in out and "verdict:" in out
+
+
+def test_a_preset_alias_works_as_a_warmup_as_everywhere() -> None:
+    task = get_task("mlp")
+    assert schedule_for(task, "noam", 5000) == schedule_for(task, "vaswani", 5000)
+    assert schedule_for(task, " Noam ", 5000) == schedule_for(task, "vaswani", 5000)

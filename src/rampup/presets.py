@@ -15,7 +15,7 @@ from rampup.durations import Duration
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
-__all__ = ["ALIASES", "PRESETS", "Preset", "goyal", "preset", "preset_peak_lr", "vaswani"]
+__all__ = ["ALIASES", "PRESETS", "Preset", "goyal", "is_preset", "preset", "preset_peak_lr", "vaswani"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,14 @@ def preset(name: str) -> Preset:
     if key not in PRESETS:
         raise RampupError("preset", name, f"one of {', '.join(sorted(PRESETS))}")
     return PRESETS[key]
+
+
+def is_preset(name: object) -> bool:
+    """Whether ``name`` names a preset (case-insensitive, aliases included): the one lookup every door uses."""
+    if not isinstance(name, str):
+        return False
+    key = name.strip().lower()
+    return ALIASES.get(key, key) in PRESETS
 
 
 def preset_peak_lr(spec: object) -> float | None:

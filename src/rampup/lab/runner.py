@@ -46,7 +46,7 @@ from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.store import DEFAULT_DB, LEASE_S, Claim, LeaseKeeper, Store, new_owner
 from rampup.lab.tasks import OptimizerSettings, Task, get_task
-from rampup.presets import PRESETS
+from rampup.presets import is_preset
 from rampup.schedule import Schedule, as_schedule
 
 __all__ = [
@@ -81,7 +81,7 @@ def schedule_for(task: Task, warmup: str, steps: int, optimizer: OptimizerSettin
         return as_schedule(task.decay).resolve(total_steps=steps)
     if text == "advisor":
         return advisor_schedule(task, steps, optimizer)
-    if "->" in text or text in PRESETS:
+    if "->" in text or is_preset(text):
         return as_schedule(text).resolve(total_steps=steps)
     schedule = as_schedule(f"{text} -> {task.decay}")
     if schedule.roles[0] != "warmup":
