@@ -16,14 +16,15 @@ PyTorch when it runs) chooses a warmup from the model itself;
 
 from typing import TYPE_CHECKING, Any
 
-from rampup.advisor import recommend
 from rampup.durations import Duration
 from rampup.errors import RampupError
-from rampup.finder import WarmupFinding, find_warmup
 from rampup.presets import PRESETS, Preset, preset
 from rampup.schedule import Phase, Schedule, as_schedule, parse
 
 if TYPE_CHECKING:
+    from rampup.advisor import recommend as recommend
+    from rampup.finder import WarmupFinding as WarmupFinding
+    from rampup.finder import find_warmup as find_warmup
     from rampup.plotting import plot as plot
 
 __version__ = "0.1.0"
@@ -45,11 +46,27 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``rampup.plot`` is imported on first use, so that ``import rampup`` needs no matplotlib."""
-    if name == "plot":
-        from rampup.plotting import plot
+#: names imported on first use, by the module that defines them: ``import rampup`` stays light
+#: (no advisor, no finder, no matplotlib), and ``rampup values`` starts about as fast as NumPy
+_LAZY = {
+    "recommend": "rampup.advisor",
+    "find_warmup": "rampup.finder",
+    "WarmupFinding": "rampup.finder",
+    "plot": "rampup.plotting",
+}
 
-        globals()["plot"] = plot
-        return plot
-    raise AttributeError(f"module 'rampup' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """``rampup.recommend``, ``rampup.find_warmup``, ``rampup.plot``...: imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rampup' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -429,14 +429,22 @@ def export_command(
     typer.echo(code, nl=False)
 
 
-# the lab (issue 7): its commands live in rampup.lab.commands; torch is imported only when they run
-from rampup.inspect import command as inspect_command  # noqa: E402  (issue 12: rampup.inspect, rampup.conventions)
-from rampup.lab.commands import demo_command, find_command, lab_app  # noqa: E402
+#: the commands defined above; the others (the lab's, ``inspect``) are registered only when
+#: the command line may need them, so that ``rampup values`` imports no lab, SQLite or advisor
+_OWN_COMMANDS = frozenset({"values", "show", "presets", "plot", "recommend", "export"})
 
-app.command("inspect")(inspect_command)
-app.add_typer(lab_app, name="lab")
-app.command("demo")(demo_command)
-app.command("find")(find_command)
+
+def _add_other_commands() -> None:
+    """Register ``inspect`` (issue 12), ``lab``, ``demo`` and ``find`` (issue 7), once, after this module's own."""
+    if any(info.name == "inspect" for info in app.registered_commands):
+        return
+    from rampup.inspect import command as inspect_command
+    from rampup.lab.commands import demo_command, find_command, lab_app
+
+    app.command("inspect")(inspect_command)
+    app.add_typer(lab_app, name="lab")
+    app.command("demo")(demo_command)
+    app.command("find")(find_command)
 
 
 #: what an option's value is called in --help, by its type (instead of typer's ``<int>``, ``<list[str]>``)
@@ -465,10 +473,77 @@ def _plain_help(command: Any) -> None:
         _plain_help(sub)
 
 
+#: values the light coercion reads itself (anything else goes to Typer's own, which is built on pydantic)
+_PLAIN = {
+    int: re.compile(r"-?[0-9]{1,18}"),
+    float: re.compile(r"-?[0-9]{1,30}(\.[0-9]{0,30})?([eE][-+]?[0-9]{1,4})?"),
+}
+
+
+class _LightCoercion:
+    """Typer's coercion of one parameter, without pydantic for the plain cases.
+
+    Typer (0.2x) builds a pydantic ``TypeAdapter`` for every parameter of the command
+    that runs, which imports pydantic: a third of the start-up of ``rampup values``.
+    Here a missing value, a text for a text parameter and a plain number (ASCII digits,
+    read by ``int``/``float`` just as pydantic reads them) are read directly; anything
+    else, such as a bad number, goes to Typer's own coercion, messages and all.
+    """
+
+    def __init__(self, param: Any, annotation: type) -> None:
+        self.param = param
+        self.annotation = annotation
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return None
+        kind = self.annotation
+        if type(value) is kind:
+            return value
+        if isinstance(value, str):
+            pattern = _PLAIN.get(kind)
+            if pattern is not None and pattern.fullmatch(value):
+                return kind(value)
+        self.param._runtime_param = None  # Typer builds its own on the next call, and keeps it
+        return self.param.get_runtime_param().coerce(value, param=param, ctx=ctx)
+
+
+def _light_coercion(command: Any) -> None:
+    """Give each plain parameter (one text, number or flag, no parser, no bounds) the light coercion."""
+    for param in getattr(command, "params", []):
+        _make_light(param)
+    help_option = getattr(command, "get_help_option", None)
+    if help_option is not None:  # ``--help`` is made on first use, for a context: made light then
+
+        def light_help_option(ctx: Any, _made: Any = help_option) -> Any:
+            option = _made(ctx)
+            if option is not None:
+                _make_light(option)
+            return option
+
+        command.get_help_option = light_help_option
+    for sub in getattr(command, "commands", {}).values():
+        _light_coercion(sub)
+
+
+def _make_light(param: Any) -> None:
+    descriptor: Any = getattr(param, "type_descriptor", None)
+    info = getattr(descriptor, "parameter_info", None)
+    if info is None or getattr(param, "_runtime_param", False) is not None:
+        return  # not a Typer parameter, or its coercion is already built
+    plain = info.parser is None and info.min is None and info.max is None
+    if plain and descriptor.annotation in (str, int, float, bool) and param.nargs == 1 and not param.multiple:
+        param._runtime_param = _LightCoercion(param, descriptor.annotation)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: runs the app, turning bad input into one ``error:`` line and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in _OWN_COMMANDS:  # help, completion, lab, inspect...: every command
+        _add_other_commands()
     command = typer.main.get_command(app)
     _plain_help(command)
+    _light_coercion(command)
     try:
         result = command.main(args=argv, prog_name="rampup", standalone_mode=False)
     except RampupError as error:

@@ -262,8 +262,8 @@ class RampupLR(LRScheduler):
         optimizer's groups list is new (built, or replaced by ``optimizer.load_state_dict``):
         a tensor rate is filled in place, a float replaced.
         """
-        if _is_compiling():  # inside a torch.compile'd function: run eagerly (see _eager_step)
-            _eager_step(self, epoch)
+        if _is_compiling():  # inside a torch.compile'd function: run eagerly (see _eager)
+            _eager(RampupLR.step)(self, epoch)
             return
         count = self._step_count
         self._step_count = count + 1
@@ -388,7 +388,7 @@ class RampupLR(LRScheduler):
         return f"RampupLR({str(self.schedule)!r}, total_steps={self.schedule.total_steps}, step={self.last_epoch})"
 
 
-#: ``RampupLR.step`` run eagerly when called from inside a ``torch.compile``d function
+#: ``step`` methods run eagerly when called from inside a ``torch.compile``d function
 #: (the pattern of PyTorch's recipe "Running the compiled optimizer with an LR Scheduler").
 #: PyTorch's own schedulers are never traced (dynamo skips their file): a scheduler's
 #: Python state, such as its step counter, would be guarded on and recompiled for at
@@ -396,8 +396,18 @@ class RampupLR(LRScheduler):
 #: when compiling, since its wrapper costs more than a whole eager step. (Dynamo may
 #: still look at the frames the eager step calls; it leaves alone a frame that neither
 #: receives a tensor nor names the ``torch`` module, which is how the methods that
-#: fill tensor rates are written.)
-_eager_step: Any = torch.compiler.disable(RampupLR.step, recursive=True)  # type: ignore[no-untyped-call]
+#: fill tensor rates are written.) The wrappers are made on first use, not at import:
+#: ``torch.compiler.disable`` imports dynamo (and sympy), which would double the time
+#: ``import rampup.torch`` takes; when it is first needed, dynamo is already tracing.
+_EAGER: dict[Any, Any] = {}
+
+
+def _eager(method: Any) -> Any:
+    """``method`` wrapped by ``torch.compiler.disable(recursive=True)``, made once."""
+    wrapped = _EAGER.get(method)
+    if wrapped is None:
+        wrapped = _EAGER[method] = torch.compiler.disable(method, recursive=True)  # type: ignore[no-untyped-call]
+    return wrapped
 
 
 # ---------------------------------------------------------------------- with_warmup
@@ -511,7 +521,7 @@ class WarmupScheduler(LRScheduler):
     def step(self, metrics: SupportsFloat | None = None) -> None:
         """Move to the next step; ``metrics`` is for a wrapped ReduceLROnPlateau (unused during the warmup)."""
         if _is_compiling():  # inside a torch.compile'd function: run eagerly, like PyTorch's own schedulers
-            _eager_warmup_step(self, metrics)
+            _eager(WarmupScheduler.step)(self, metrics)
             return
         inner = self.scheduler
         plateau = isinstance(inner, ReduceLROnPlateau)
@@ -603,9 +613,6 @@ class WarmupScheduler(LRScheduler):
 
     def __repr__(self) -> str:
         return f"with_warmup({type(self.scheduler).__name__}, {str(self.warmup.phases[0])!r}, step={self.last_epoch})"
-
-
-_eager_warmup_step: Any = torch.compiler.disable(WarmupScheduler.step, recursive=True)  # type: ignore[no-untyped-call]
 
 
 def with_warmup(
