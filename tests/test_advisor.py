@@ -535,7 +535,7 @@ def test_to_dict_keys() -> None:
         ("cosine(cycles=0.25)", None, "cosine", {"num_cycles": 0.25}),
         ("cosine(to=0.1)", None, "cosine_with_min_lr", {"min_lr_rate": 0.1}),
         ("constant", None, "constant_with_warmup", None),
-        ("inverse-sqrt", None, "inverse_sqrt", None),
+        ("inverse-sqrt", None, "inverse_sqrt", {"timescale": 20}),
         ("inverse-sqrt(timescale=50)", None, "inverse_sqrt", {"timescale": 50}),
         ("polynomial(power=2)", 1e-3, "polynomial", {"lr_end": 0.0, "power": 2.0}),
         ("linear(to=0.1)", 1e-3, "polynomial", {"lr_end": 1e-4, "power": 1.0}),
@@ -582,11 +582,10 @@ def test_trl_config_accepts_the_export(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("decay", "peak", "why"),
     [
-        ("step(every=50, gamma=0.5)", None, "no Hugging Face scheduler"),
-        ("constant -> 1-sqrt(20%)", None, "2 decay phases"),
+        ("step(every=50, gamma=0.5)", None, "transformers has no step decay"),
+        ("exponential(gamma=0.99)", None, "transformers has no exponential decay"),
         ("linear(to=0.1)", None, "pass peak_lr"),
-        ("cosine(100)", None, "not at the end of the run"),
-        ("cosine(exponent=2)", None, "no Hugging Face scheduler"),
+        ("cosine(exponent=2)", None, "transformers' cosines have no exponent"),
     ],
 )
 def test_no_export_without_an_exact_built_in(decay: str, peak: float | None, why: str) -> None:
@@ -596,11 +595,50 @@ def test_no_export_without_an_exact_built_in(decay: str, peak: float | None, why
     assert "no exact built-in" in advice.explain()
 
 
-def test_no_export_for_a_fixed_decay_when_the_run_length_is_unknown() -> None:
+def test_exports_without_the_run_length_are_those_that_hold_for_any_length() -> None:
     advice = recommend(regime="lora", decay="cosine(100)")
     assert advice.warmup_steps == 10 and advice.spec == "linear(10) -> cosine(100)"
-    assert advice.exports["hf"] is None
+    # a cosine over 100 steps, then 0 held: warmup_stable_decay with no stable phase, for any run length
+    assert advice.exports["hf"]["lr_scheduler_type"] == "warmup_stable_decay"
     assert recommend(regime="lora", decay="cosine").exports["hf"] == {"warmup_steps": 10, "lr_scheduler_type": "cosine"}
+
+
+DECAYS = [
+    "linear",
+    "cosine",
+    "cosine(to=0.1)",
+    "cosine-restarts(cycles=3)",
+    "polynomial(power=2)",
+    "linear(to=0.1)",
+    "inverse-sqrt",
+    "constant",
+    "1-sqrt",
+    "constant -> 1-sqrt(20%)",
+    "constant -> cosine(25%, to=0.1)",
+    "cosine(100)",
+    "step(every=50, gamma=0.5)",
+    "exponential(gamma=0.99)",
+    "cosine(exponent=2)",
+]
+
+
+@pytest.mark.parametrize("decay", DECAYS)
+def test_the_advisors_hf_export_is_rampup_export_to_hf(decay: str) -> None:
+    from rampup import hf
+
+    advice = recommend(total_steps=400, regime="lora", decay=decay, peak_lr=1e-3)
+    try:
+        expected: dict[str, Any] | None = hf.training_args(advice.schedule, 400, peak_lr=1e-3)
+    except RampupError:
+        expected = None
+    got = advice.exports["hf"]
+    if expected is None:
+        assert got is None, decay
+        return
+    assert got is not None, (decay, advice.exports["note"])
+    kwargs = {k: v for k, v in expected.pop("lr_scheduler_kwargs").items() if not (k == "num_cycles" and v == 0.5)}
+    assert {k: v for k, v in got.items() if k != "lr_scheduler_kwargs"} == expected
+    assert got.get("lr_scheduler_kwargs", {}) == kwargs
 
 
 # ---------------------------------------------------------------------------------------------- command line

@@ -625,53 +625,33 @@ def _decay_text(decay: object) -> str:
 # ---------------------------------------------------------------------------------------------- exports
 
 
+#: transformers' defaults, left out of the exported ``lr_scheduler_kwargs``
+_HF_DEFAULTS: dict[str, Any] = {"num_cycles": 0.5}
+
+
 def exports_for(schedule: Schedule, warmup: int, total: int | None, peak_lr: float | None) -> dict[str, Any]:
-    """Hugging Face / TRL keyword arguments, when one of their built-in schedulers is exactly this schedule."""
-    first = 1 if schedule.roles[0] == "warmup" else 0  # a schedule may start with its decay (no warmup)
-    decays = schedule.phases[first:]
-    if len(decays) != 1:
-        return _no_export(f"{len(decays)} decay phases: Hugging Face has one decay after its linear warmup")
-    phase = decays[0]
-    if total is None and phase.length is not None:
-        return _no_export(f"the decay lasts {phase.length} steps, Hugging Face's runs to the end of the run")
+    """Hugging Face / TRL keyword arguments, when one of their built-in schedulers is exactly this schedule.
+
+    The match is :func:`rampup.conventions.hf_builtins.match_builtin`, the one :mod:`rampup.hf` and
+    ``rampup export --to hf`` use (there it is also checked against transformers' own rates).
+    """
+    from rampup.conventions.hf_builtins import match_builtin
+
     if total is not None:
-        _, start, length = schedule.spans()[first]
-        if start + length != total:
-            return _no_export(f"the decay ends at step {start + length:g}, not at the end of the run ({total})")
-    to = float(phase.get("to", 0.0))
-    kind: str | None = None
-    kwargs: dict[str, Any] = {}
-    why = ""
-    if phase.curve == "linear" and to == 0:
-        kind = "linear"
-    elif phase.curve in ("linear", "polynomial"):
-        power = float(phase.get("power", 1.0))
-        if to > 0 and peak_lr is None:
-            why = f"{phase.curve} to {format_number(to)} of the peak needs Hugging Face's absolute lr_end: pass peak_lr"
-        else:
-            kind = "polynomial"
-            kwargs = {"lr_end": to * peak_lr if peak_lr is not None else 0.0, "power": power}
-    elif phase.curve == "cosine" and float(phase.get("exponent", 1.0)) == 1.0:
-        cycles = float(phase.get("cycles", 0.5))
-        if cycles != 0.5:
-            kwargs["num_cycles"] = cycles
-        if to > 0:
-            kind = "cosine_with_min_lr"
-            kwargs["min_lr_rate"] = to
-        else:
-            kind = "cosine"
-    elif phase.curve == "constant":
-        kind = "constant_with_warmup"
-    elif phase.curve == "inverse-sqrt" and to == 0:
-        kind = "inverse_sqrt"
-        timescale = phase.get("timescale")
-        if timescale is not None:
-            kwargs["timescale"] = int(timescale.amount)
+        found = match_builtin(schedule.resolve(total), total, peak_lr)
     else:
-        why = f"no Hugging Face scheduler is {phase}"
-    if kind is None:
-        return _no_export(why)
-    args: dict[str, Any] = {"warmup_steps": warmup, "lr_scheduler_type": kind}
+        # the run's length is unknown: export only what is the same for any length (two far-apart runs)
+        found, other = (match_builtin(schedule.resolve(n), n, peak_lr) for n in (1_000_003, 2_000_017))
+        same = isinstance(found, str) or (
+            not isinstance(other, str)
+            and (found.name, found.warmup_steps, found.kwargs) == (other.name, other.warmup_steps, other.kwargs)
+        )
+        if not same:
+            return _no_export("transformers' arguments for this schedule depend on the run's length: pass total_steps")
+    if isinstance(found, str):
+        return _no_export(found)
+    args: dict[str, Any] = {"warmup_steps": found.warmup_steps, "lr_scheduler_type": found.name}
+    kwargs = {key: value for key, value in found.kwargs.items() if _HF_DEFAULTS.get(key, object()) != value}
     if kwargs:
         args["lr_scheduler_kwargs"] = kwargs
     if peak_lr is not None:
