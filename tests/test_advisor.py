@@ -442,12 +442,45 @@ def test_run_length_from_dataset_batch_accumulation_processes_epochs() -> None:
     assert recommend(total_steps=471, dataset_size=10_000, batch_size=64, epochs=3).total_steps == 471
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 100_000),
+    st.integers(1, 512),
+    st.integers(1, 16),
+    st.integers(1, 16),
+    st.floats(0.01, 20, allow_nan=False),
+)
+def test_the_advisors_count_of_updates_is_the_trainers(
+    dataset: int, batch: int, accum: int, processes: int, epochs: float
+) -> None:
+    from types import SimpleNamespace
+
+    from rampup.hf import trainer_total_steps
+
+    args = SimpleNamespace(
+        max_steps=-1,
+        num_train_epochs=epochs,
+        train_batch_size=batch,
+        gradient_accumulation_steps=accum,
+        world_size=processes,
+        dataloader_drop_last=False,
+    )
+    expected = trainer_total_steps(args, dataset)
+    advice = recommend(dataset_size=dataset, batch_size=batch, grad_accum=accum, num_processes=processes, epochs=epochs)
+    assert advice.total_steps == expected
+
+
+def test_the_issue_example_counts_like_trainer() -> None:
+    # ceil(0.28 * 25) in floating point is 8, as Trainer computes it (the advisor used to say 7)
+    assert recommend(dataset_size=200, batch_size=8, epochs=0.28).total_steps == 8
+
+
 def test_contradictory_total_steps_names_both() -> None:
     with pytest.raises(RampupError) as info:
         recommend(total_steps=1000, dataset_size=10_000, batch_size=64, epochs=3)
     error = info.value
     assert error.field == "total_steps" and error.value == 1000
-    assert "471" in error.expected and "ceil(10000 / 64) x 3" in error.expected
+    assert "471" in error.expected and "ceil(3 x 157)" in error.expected
     assert error.hint and "disagree" in error.hint
 
 

@@ -520,18 +520,23 @@ def _run(
     effective = None if batch is None else batch * accum * procs
     spe: float | None = None
     reason = None
-    if data is not None and effective is not None:
-        spe = float(math.ceil(data / effective))
+    if data is not None and batch is not None and effective is not None:
+        from rampup.conventions.hf import updates_per_epoch
+
+        spe = float(updates_per_epoch(data, batch, accum, procs))
         per_update = f"{batch} per device x {accum} accumulation x {procs} processes = {effective} per update"
-        detail = f"{data} examples / ({per_update}) -> {spe:g} updates per epoch"
+        detail = f"{data} examples at {per_update} -> {spe:g} updates per epoch (Trainer's count)"
         if n_epochs is not None:
-            computed = ceil_steps(spe * n_epochs, "epochs")
+            product = spe * n_epochs  # Trainer: ceil(epochs * per_epoch) in floating point
+            if not math.isfinite(product) or product > MAX_STEPS:
+                raise RampupError("epochs", n_epochs, "a number of epochs that gives at most 10**15 steps")
+            computed = max(1, math.ceil(product))
             if total is not None and total != computed:
                 raise RampupError(
                     "total_steps",
                     total,
                     f"{computed}, what dataset_size, batch_size and epochs give "
-                    f"(ceil({data} / {effective}) x {format_number(n_epochs)})",
+                    f"(ceil({format_number(n_epochs)} x {spe:g}))",
                     hint="total_steps and dataset_size/batch_size/epochs disagree: pass one or the other",
                 )
             detail += f"; x {format_number(n_epochs)} epochs = {computed} steps"
@@ -960,10 +965,10 @@ def recommend(
 ) -> Recommendation:
     """The warmup for a training setup: a number of steps, the schedule, the reasons and the exports.
 
-    The run's length is ``total_steps``, or ``ceil(dataset_size / (batch_size *
-    grad_accum * num_processes)) * epochs`` (Hugging Face's count); both given
-    and different is an error. ``regime`` is ``lora``, ``qlora``, ``full`` (full
-    fine-tuning) or ``pretrain`` (from scratch); ``architecture`` is ``post-ln``,
+    The run's length is ``total_steps``, or what the Hugging Face Trainer runs for
+    ``dataset_size``, ``batch_size``, ``grad_accum``, ``num_processes`` and ``epochs``
+    (:func:`rampup.conventions.hf.total_steps`); both given and different is an error.
+    ``regime`` is ``lora``, ``qlora``, ``full`` (full fine-tuning) or ``pretrain`` (from scratch); ``architecture`` is ``post-ln``,
     ``pre-ln``, ``bert``, ``vit`` or ``decoder``. ``base_lr`` (with
     ``base_batch_size``) is scaled to the batch; ``peak_lr`` is used as is;
     ``base_warmup_steps`` is a warmup tuned at ``base_batch_size``, scaled likewise.

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from rampup.durations import format_number
 from rampup.errors import RampupError
 
-__all__ = ["SCHEDULERS", "multipliers", "spec_for", "total_steps", "warmup_steps"]
+__all__ = ["SCHEDULERS", "multipliers", "spec_for", "total_steps", "updates_per_epoch", "warmup_steps"]
 
 #: the scheduler names whose formula is restated here, with their ``lr_scheduler_kwargs``
 SCHEDULERS: dict[str, tuple[str, ...]] = {
@@ -39,20 +39,24 @@ def warmup_steps(warmup: float, total: int) -> int:
     return int(warmup) if warmup >= 1 else math.ceil(total * warmup)
 
 
-def total_steps(
-    dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1, epochs: float = 3.0
-) -> int:
-    """Trainer's number of updates from the run's size (``max_steps`` unset, no ``dataloader_drop_last``).
+def updates_per_epoch(dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1) -> int:
+    """Trainer's optimizer updates per epoch (no ``dataloader_drop_last``).
 
     Each process reads ``ceil(ceil(dataset / batch) / processes)`` batches per epoch (accelerate's
-    ``even_batches``); an epoch is ``max(ceil(batches / grad_accum), 1)`` updates; the run
-    ``ceil(epochs * per_epoch)``.
+    ``even_batches``); an epoch is ``max(ceil(batches / grad_accum), 1)`` updates.
     """
     batches = -(-dataset_size // batch_size)
     if num_processes > 1:
         batches = -(-batches // num_processes)
-    per_epoch = max(-(-batches // grad_accum), 1)
-    return math.ceil(epochs * per_epoch)
+    return max(-(-batches // grad_accum), 1)
+
+
+def total_steps(
+    dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1, epochs: float = 3.0
+) -> int:
+    """Trainer's number of updates from the run's size (``max_steps`` unset, no ``dataloader_drop_last``):
+    ``ceil(epochs * updates_per_epoch)`` in floating point, as ``set_initial_training_values`` computes it."""
+    return math.ceil(epochs * updates_per_epoch(dataset_size, batch_size, grad_accum, num_processes))
 
 
 def multipliers(
