@@ -968,8 +968,8 @@ def recommend(
     The run's length is ``total_steps``, or what the Hugging Face Trainer runs for
     ``dataset_size``, ``batch_size``, ``grad_accum``, ``num_processes`` and ``epochs``
     (:func:`rampup.conventions.hf.total_steps`); both given and different is an error.
-    ``regime`` is ``lora``, ``qlora``, ``full`` (full fine-tuning) or ``pretrain`` (from scratch); ``architecture`` is ``post-ln``,
-    ``pre-ln``, ``bert``, ``vit`` or ``decoder``. ``base_lr`` (with
+    ``regime`` is ``lora``, ``qlora``, ``full`` (full fine-tuning) or ``pretrain`` (from scratch);
+    ``architecture`` is ``post-ln``, ``pre-ln``, ``bert``, ``vit`` or ``decoder``. ``base_lr`` (with
     ``base_batch_size``) is scaled to the batch; ``peak_lr`` is used as is;
     ``base_warmup_steps`` is a warmup tuned at ``base_batch_size``, scaled likewise.
     ``decay`` is spec text for what follows the linear warmup (``cosine(to=0.1)``).
