@@ -6,14 +6,14 @@ Bad input never ends in a traceback: one line on stderr that starts with
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 try:  # typer >= 0.20 carries its own copy of click
@@ -113,7 +113,19 @@ def resolve_spec(
     return as_schedule(spec).resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
 
 
-def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> list[int]:
+#: rows of ``rampup values`` computed (by the vectorized engine) and written at a time
+ROWS_PER_BLOCK = 1 << 16
+
+#: a block of rows: the steps and the rates at them
+Rows = tuple[Sequence[int], list[float]]
+
+
+def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> list[int] | range:
+    """The steps ``rampup values`` shows: the ``--at`` list, or ``range(0, total + 1, every)`` and the total.
+
+    For ``--every`` the range is returned without the total, which is always shown last
+    (see :func:`_step_blocks`): the steps are never all in memory at once.
+    """
     if at is not None and every is not None:
         raise RampupError("--at/--every", f"--at {at} --every {every}", "one of --at or --every, not both")
     if at is not None:
@@ -137,7 +149,55 @@ def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> lis
         every = max(1, total // 20)
     if every <= 0:
         raise RampupError("--every", every, "a whole number of steps > 0")
-    return [*range(0, total, every), total]
+    return range(0, total, every)
+
+
+def _step_blocks(schedule: Schedule, steps: list[int] | range, peak: float) -> Iterator[Rows]:
+    """The rows of ``rampup values``, ``(steps, rates)``, at most :data:`ROWS_PER_BLOCK` at a time.
+
+    ``--at`` steps (a list someone typed) are evaluated one by one; ``--every`` steps come
+    from :meth:`Schedule.values` in blocks (bit for bit the scalar call's values), and the
+    total is the last row.
+    """
+    if isinstance(steps, list):
+        yield steps, [peak * schedule(step) for step in steps]
+        return
+    total = schedule.total_steps
+    assert total is not None  # _steps_to_show checked it
+    for begin in range(0, len(steps), ROWS_PER_BLOCK):
+        part = steps[begin : begin + ROWS_PER_BLOCK]
+        numbers = np.arange(part.start, part.stop, part.step, dtype=np.int64)
+        yield part, (peak * schedule.values(numbers)).tolist()
+    yield [total], [peak * schedule(total)]
+
+
+class _JsonNumber(float):
+    """A float whose ``repr`` is what ``json.dumps`` writes for it (``NaN``, ``Infinity`` for the non-finite)."""
+
+    def __repr__(self) -> str:
+        return json.dumps(float(self))
+
+
+def _write_rows(blocks: Iterator[Rows], output_format: str, width: int) -> None:
+    """Write the rows as they come: the same text as building them all first, in constant memory."""
+    write = sys.stdout.write
+    if output_format == "json":
+        opening = "["
+        for steps, rates in blocks:
+            pairs = zip(steps, rates if all(map(math.isfinite, rates)) else map(_JsonNumber, rates), strict=True)
+            rows = [f'{{"step": {step}, "lr": {rate!r}}}' for step, rate in pairs]
+            write(opening + ", ".join(rows))
+            opening = ", "
+        write("]\n")
+    elif output_format == "csv":
+        write("step,lr\n")
+        for steps, rates in blocks:
+            write("".join([f"{step},{rate!r}\n" for step, rate in zip(steps, rates, strict=True)]))
+    else:
+        write(f"{'step':>{width}}  lr\n")
+        for steps, rates in blocks:
+            write("".join([f"{step:>{width}}  {rate:.6g}\n" for step, rate in zip(steps, rates, strict=True)]))
+    sys.stdout.flush()
 
 
 @app.command()
@@ -157,21 +217,11 @@ def values(
     peak = peak_for(spec, peak_lr, 1.0)
     schedule = resolve_spec(spec, total_steps, steps_per_epoch, tokens_per_step)
     steps = _steps_to_show(schedule, at, every)
-    rows = [{"step": step, "lr": peak * schedule(step)} for step in steps]
-    if output_format == "json":
-        typer.echo(json.dumps(rows))
-    elif output_format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["step", "lr"])
-        for row in rows:
-            writer.writerow([row["step"], repr(row["lr"])])
-        typer.echo(buffer.getvalue(), nl=False)
-    else:
-        width = max(len(str(row["step"])) for row in rows) if rows else 4
-        typer.echo(f"{'step':>{max(width, 4)}}  lr")
-        for row in rows:
-            typer.echo(f"{row['step']:>{max(width, 4)}}  {row['lr']:.6g}")
+    blocks = _step_blocks(schedule, steps, peak)
+    if isinstance(steps, list):  # the rates are computed (and may fail) before anything is written
+        blocks = iter([next(blocks)])
+    largest = max(steps) if isinstance(steps, list) else schedule.total_steps
+    _write_rows(blocks, output_format, max(len(str(largest)), 4))
 
 
 @app.command()
