@@ -101,3 +101,21 @@ def test_a_non_finite_rate_is_written_as_json_writes_it(capsys: pytest.CaptureFi
         text
         == json.dumps([{"step": 0, "lr": 1.5}, {"step": 1, "lr": float("inf")}, {"step": 2, "lr": float("nan")}]) + "\n"
     )
+
+
+def test_a_reader_that_stops_early_ends_it_quietly() -> None:
+    """``rampup values ... | head``: no traceback, no error, exit code 0."""
+    import subprocess
+    import sys
+
+    code = "import sys; from rampup.cli import main; sys.exit(main())"
+    args = ["values", "linear(5%) -> cosine", "-n", "5000000", "--every", "1", "--format", "csv"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline() == "step,lr\n"
+    child.stdout.close()
+    error = child.stderr.read()
+    assert child.wait(timeout=300) == 0
+    assert error == ""

@@ -221,7 +221,19 @@ def values(
     if isinstance(steps, list):  # the rates are computed (and may fail) before anything is written
         blocks = iter([next(blocks)])
     largest = max(steps) if isinstance(steps, list) else schedule.total_steps
-    _write_rows(blocks, output_format, max(len(str(largest)), 4))
+    try:
+        _write_rows(blocks, output_format, max(len(str(largest)), 4))
+    except BrokenPipeError:  # the reader has had enough (``rampup values ... | head``): stop, quietly
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """Send what is left in stdout's buffer to /dev/null, so that exiting raises no second BrokenPipeError."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):  # a stdout without a file descriptor: nothing to redirect
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @app.command()
