@@ -14,6 +14,7 @@ import random
 import warnings
 from pathlib import Path
 
+import cli_helpers
 import numpy as np
 import pytest
 
@@ -405,15 +406,7 @@ def test_rampup_schedule_files(tmp_path: Path) -> None:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from rampup.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return cli_helpers.run_cli(capsys, *args)
 
 
 def test_cli_json_keys_and_text(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli as cli
 from lab_rows import trial_row
 
 import rampup
-from rampup.cli import main
 from rampup.lab import (
     TASKS,
     Store,
@@ -39,16 +39,6 @@ from rampup.lab.report import write_report
 from rampup.lab.train import count_spikes, lr_trace
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ------------------------------------------------------------------------------------------ tasks, specs

@@ -12,24 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import run_cli as cli
 
 import rampup
-from rampup.cli import main
 from rampup.lab import Store, get_task, plan_trials, run_sweep, run_trial
 from rampup.lab.custom import LabTask, resolve_task, result_from, stored_name
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "lab_task.py"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

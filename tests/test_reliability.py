@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from cli_helpers import cli_error
 
 from rampup import RampupError, Schedule, parse
 from rampup.durations import MAX_STEPS, Duration
@@ -280,15 +281,7 @@ def test_get_last_lr_after_add_param_group_says_the_group_has_no_peak() -> None:
 
 
 def _cli_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    from rampup.cli import main
-
-    with pytest.raises(SystemExit) as caught:
-        main(list(args))
-    assert caught.value.code == 2
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    return err
+    return cli_error(capsys, *args)
 
 
 def _someone_elses_database(path: object) -> None:
