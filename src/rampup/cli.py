@@ -121,10 +121,10 @@ Rows = tuple[Sequence[int], list[float]]
 
 
 def _steps_to_show(schedule: Schedule, at: str | None, every: int | None) -> list[int] | range:
-    """The steps ``rampup values`` shows: the ``--at`` list, or ``range(0, total + 1, every)`` and the total.
+    """The steps ``rampup values`` shows: the ``--at`` list, or ``range(0, total, every)``.
 
-    For ``--every`` the range is returned without the total, which is always shown last
-    (see :func:`_step_blocks`): the steps are never all in memory at once.
+    After that range, the total itself is always shown last (see :func:`_step_blocks`);
+    a range, not a list, so that the steps of a long run are never all in memory at once.
     """
     if at is not None and every is not None:
         raise RampupError("--at/--every", f"--at {at} --every {every}", "one of --at or --every, not both")
