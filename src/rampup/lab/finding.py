@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rampup.lab.evidence import GRID as EVIDENCE_GRID
+from rampup.lab.evidence import labelled_trials
 from rampup.lab.metrics import clamped_final
 from rampup.lab.runner import SweepSummary, plan_trials, run_sweep
 from rampup.lab.store import Store, TrialRow
-from rampup.schedule import as_schedule
 
 __all__ = ["GRID", "WITHIN", "GridCheck", "check_against_grid", "find_for_task"]
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from rampup.finder import WarmupFinding
 
 #: the plain warmups the finder is checked against (each followed by the task's decay)
-GRID = ("none", "linear(2.5%)", "linear(5%)", "linear(10%)", "linear(25%)", "linear(50%)")
+GRID = EVIDENCE_GRID
 #: the finder passes when its mean final loss is within this share of the best grid warmup's
 WITHIN = 0.02
 #: the label of the finder's schedule in the sweep
@@ -109,11 +110,7 @@ def check_against_grid(
     """Train the finder's schedule and the grid at ``lr`` on ``seeds`` seeds (resumable in ``db``) and compare."""
     trials = plan_trials(task, list(grid), [lr], seeds)
     # the task's "none" trials (same seeds, data, model), relabelled and given the finder's whole schedule
-    steps = trials[0].steps
-    schedule = str(as_schedule(finder_spec).resolve(total_steps=steps))
-    finder_trials = [
-        replace(trial, warmup=FINDER, schedule=schedule) for trial in plan_trials(task, ["none"], [lr], seeds)
-    ]
+    finder_trials = labelled_trials(task, FINDER, finder_spec, lr, range(seeds))
     summary = run_sweep([*trials, *finder_trials], db, workers=workers, progress=progress)
     with Store(db) as store:
         rows = store.rows(keys=summary.keys)

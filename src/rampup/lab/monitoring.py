@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rampup.lab.evidence import GRID
 from rampup.lab.store import TrialRow
 from rampup.monitor import KINDS, WarmupMonitor
 
@@ -53,9 +54,7 @@ CATCH_BEFORE = 50
 #: ...or before this share of its run, whichever comes first (rounded up)
 CATCH_SHARE = 0.15
 #: the issue's grid of warmups, among which the reference (the best final loss) is taken
-GRID_WARMUPS = frozenset(
-    ["none", "linear(1%)", "linear(2.5%)", "linear(5%)", "linear(10%)", "linear(25%)", "linear(50%)"]
-)
+GRID_WARMUPS = frozenset(GRID)
 
 Flags = list[dict[str, Any]]
 Key = tuple[str, float, int]
