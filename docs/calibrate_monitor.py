@@ -17,14 +17,23 @@ import argparse
 import itertools
 from typing import Any
 
-from rampup.lab.monitoring import GRID_WARMUPS, leave_one_task_out, replay_flags, score_by_task
+from rampup.lab.monitoring import GRID_WARMUPS, leave_one_task_out, misses, replay_flags, score_by_task
 from rampup.lab.store import Store, TrialRow
 from rampup.lab.tasks import TASKS
 
 #: the candidates scored and chosen among (the defaults first); noise_z is left at 6 (4 scored the same)
 GRID: list[dict[str, Any]] = [
-    {"stall_grad": grad, "grad_collapse": collapse, "stall_factor": factor, "stuck_share": stuck}
-    for grad, collapse, factor, stuck in itertools.product([1.25, 1.5, None], [2.5, 4.0], [1.5, 1.0, 2.0], [0.6, None])
+    {
+        "stall_grad": grad,
+        "grad_collapse": collapse,
+        "stall_factor": factor,
+        "stuck_share": stuck,
+        "early_jump": jump,
+        "grad_blowup": blowup,
+    }
+    for grad, collapse, factor, stuck, jump, blowup in itertools.product(
+        [1.25, 1.5, None], [2.5, 4.0], [1.5, 1.0, 2.0], [0.6, None], [2.0, None], [10.0, 5.0]
+    )
 ]
 
 
@@ -43,6 +52,27 @@ def table(rows: list[TrialRow], settings: dict[str, Any]) -> list[str]:
     return out
 
 
+def miss_table(rows: list[TrialRow], settings: dict[str, Any]) -> list[str]:
+    """Every failed run not flagged before its deadline: how far it failed, when it was flagged, when its ramp ended."""
+    flags = {row.key: replay_flags(row, **settings) for row in rows}
+    found = misses(rows, flags_of=lambda row: flags[row.key])
+    out = [
+        "| task | warmup | seed | final vs best | catch deadline | warmup reaches the peak | first flag |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for miss in found:
+        above = "diverged" if miss.above_best is None else f"+{miss.above_best:.1%}"
+        first = "none" if miss.first_flag is None else f"{miss.first_flag} ({miss.first_kind})"
+        ramp = f"**{miss.ramp_ends}**" if miss.ramp_after_deadline else str(miss.ramp_ends)
+        out.append(f"| {miss.task} | {miss.warmup} | {miss.seed} | {above} | {miss.deadline} | {ramp} | {first} |")
+    late = sum(miss.ramp_after_deadline for miss in found)
+    out.append(
+        f"\n{len(found)} missed; {late} of them (bold) reach the peak rate only at or after the deadline, "
+        "so whatever fails at the peak has not happened when they must be flagged."
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", action="append", required=True, help="a lab database (repeat for more)")
@@ -57,6 +87,8 @@ def main() -> None:
         ]
     print("## Defaults\n")
     print("\n".join(table(rows, {})))
+    print("\n## The failed runs not caught in time\n")
+    print("\n".join(miss_table(rows, {})))
     print("\n## Grid (all tasks | per task)\n")
     for settings in GRID:
         flags = {row.key: replay_flags(row, **settings) for row in rows}

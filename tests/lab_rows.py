@@ -15,6 +15,7 @@ def trial_row(
     initial: float = 4.6,
     flags: list[int] | None = None,
     diverged: bool = False,
+    schedule: str = "s",
 ) -> TrialRow:
     """A Post-LN trial row with this final loss; ``flags`` are the steps of made-up monitor flags
     (``grad-blowup`` before step 30, ``grad-collapse`` after), ``None`` for a row without the column."""
@@ -23,7 +24,7 @@ def trial_row(
         key=f"{warmup}{lr}{seed}",
         task="postln",
         warmup=warmup,
-        schedule="s",
+        schedule=schedule,
         peak_lr=lr,
         seed=seed,
         steps=400,

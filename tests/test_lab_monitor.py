@@ -19,6 +19,7 @@ from rampup.lab.monitoring import (
     CATCH_BEFORE,
     catch_before,
     leave_one_task_out,
+    misses,
     monitor_cells,
     replay,
     replay_flags,
@@ -117,6 +118,24 @@ def test_catch_and_false_alarm_rates() -> None:
     assert catch_before(400) == 50 and catch_before(200) == 30 and catch_before(101) == 16
     per_task = score_by_task(rows)
     assert per_task["all"] == per_task["postln"]
+
+
+def test_misses_say_how_far_each_uncaught_run_failed_and_when_its_ramp_reached_the_peak() -> None:
+    rows = [
+        trial_row("linear(50%)", 0.02, 0, 2.30, flags=[], schedule="linear(200) -> cosine(200)"),
+        trial_row("none", 0.02, 0, 3.10, flags=[8], schedule="cosine(400)"),  # caught: not a miss
+        trial_row("linear(10%)", 0.02, 0, 2.53, flags=[], schedule="linear(40) -> cosine(360)"),
+        trial_row("linear(25%)", 0.02, 0, 2.45, flags=[84], schedule="linear(100) -> cosine(300)"),
+        trial_row("linear(5%)", 0.02, 0, 9.0, flags=[], diverged=True, schedule="linear(20) -> cosine(380)"),
+    ]
+    found = misses(rows)
+    assert [(m.warmup, m.first_flag, m.first_kind, m.ramp_ends, m.deadline) for m in found] == [
+        ("linear(10%)", None, None, 40, 50),
+        ("linear(25%)", 84, "grad-collapse", 100, 50),
+        ("linear(5%)", None, None, 20, 50),
+    ]
+    assert found[0].above_best == pytest.approx(0.1) and found[2].above_best is None  # diverged
+    assert [m.ramp_after_deadline for m in found] == [False, True, False]
 
 
 def test_the_reference_is_the_best_of_the_grid_and_other_warmups_are_judged_against_it() -> None:

@@ -54,7 +54,7 @@ def test_each_detector_fires_on_its_own_sign() -> None:
     cases = {
         "non-finite": (math.nan, 1.0),
         "loss-spike": (3.0 * 1.6, 1.0),
-        "grad-blowup": (3.0, 6.0),
+        "grad-blowup": (3.1, 11.0),  # an order of magnitude, on a loss above its median
     }
     for kind, (loss, norm) in cases.items():
         monitor = quiet()
@@ -162,7 +162,7 @@ def test_hold_backs_off_holds_slows_and_meets_the_decay() -> None:
     for _ in range(10):
         monitor.observe(3.0, 1.0)
     assert monitor.clock == 10
-    monitor.observe(3.0, 10.0)  # step 10: a blow-up
+    monitor.observe(3.0, 20.0)  # step 10: a blow-up
     assert monitor.clock == pytest.approx(1.0)  # 0.1 x 10
     assert monitor.speed == 0.5
     for _ in range(10):  # steps 11-20: held; a flag inside the hold only extends it
@@ -190,7 +190,7 @@ def test_a_flag_after_a_too_short_ramp_starts_it_again() -> None:
     for _ in range(30):  # the 20-step ramp is over at step 20; the watch window runs to 50
         monitor.observe(3.0, 1.0)
     assert monitor.ramp_done_at == 20
-    monitor.observe(3.0, 10.0)
+    monitor.observe(3.0, 20.0)
     assert monitor.ramp_done_at is None
     assert monitor.multiplier() == pytest.approx(parse(SPEC).resolve(TOTAL)(2.0))  # 0.1 x the 20-step clock
 
@@ -218,7 +218,7 @@ def test_summary_is_plain_data() -> None:
     monitor = quiet()
     for _ in range(10):
         monitor.observe(3.0, 1.0)
-    monitor.observe(3.0, 10.0)
+    monitor.observe(3.0, 20.0)
     summary = monitor.summary()
     assert summary["first_flag_step"] == 10
     assert summary["flags"][0]["kind"] == "grad-blowup"
@@ -558,7 +558,7 @@ def test_false_flags_on_healthy_noisy_runs_are_rare() -> None:
             noisy_run(monitor, 2000, sigma, seed, tau=600 if seed % 2 else 200)
             flagged += any(flag.kind != "loss-stall" for flag in monitor.flags)
         rates[sigma] = flagged / 200
-    assert rates[0.15] <= 0.02 and rates[0.3] <= 0.06  # measured: 0.5% and 3.5%
+    assert rates[0.15] <= 0.02 and rates[0.3] <= 0.06  # measured over 400 runs: 1.5% and 3.5%
 
 
 @settings(max_examples=20, deadline=None, derandomize=True)
@@ -678,3 +678,33 @@ def test_a_collapse_needs_the_loss_to_keep_most_of_its_first_level(level: float,
     for _ in range(10):
         monitor.observe(level, 0.2)
     assert any(flag.kind == "grad-collapse" for flag in monitor.flags) is flagged
+
+
+def test_a_loss_doubled_twice_in_a_row_at_the_start_is_a_spike() -> None:
+    # the first updates of the lab's conv net without warmup (seed 0): a 2.2x jump, twice, below the
+    # single-loss bound of 2.25x; the gradient norm jumped 4x with it
+    def flags(losses: list[float], norms: list[float | None]) -> list[tuple[int, str]]:
+        monitor = WarmupMonitor("cosine", total_steps=160, warn=False)
+        for loss, norm in zip(losses, norms, strict=True):
+            monitor.observe(loss, norm)
+        return [(flag.step, flag.kind) for flag in monitor.flags]
+
+    assert flags([3.16, 6.99, 7.06], [1.99, 8.19, 4.94]) == [(2, "loss-spike")]
+    assert flags([3.16, 6.99, 7.06], [None, None, None]) == [(2, "loss-spike")]  # no norms: the loss alone
+    assert flags([3.16, 6.99, 3.0], [1.99, 8.19, 1.0]) == []  # once: a noisy batch as far as one can tell
+    assert flags([3.16, 6.99, 7.06], [1.99, 2.5, 2.2]) == []  # the gradient did not jump with it
+    assert flags([3.16, 5.0, 5.2], [1.99, 8.19, 4.94]) == []  # 1.6x: within the early bounds
+
+
+def test_a_gradient_blow_up_on_a_loss_below_its_median_is_a_hard_batch() -> None:
+    # the lab's noisy task (linear(50%), seed 2) at update 200: an 11x gradient norm on a loss below its
+    # median, and the run ended within 1% of the best: a hard batch, not a catapult
+    def found(loss: float) -> list[str]:
+        monitor = quiet()
+        for _ in range(40):
+            monitor.observe(3.0, 1.0)
+        return [flag.kind for flag in monitor.observe(loss, 11.0)]
+
+    assert found(2.9) == []
+    assert found(3.1) == ["grad-blowup"]
+    assert found(3.0) == ["grad-blowup"]  # not below the median

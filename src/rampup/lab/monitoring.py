@@ -26,6 +26,7 @@ from typing import Any
 from rampup.lab.evidence import GRID
 from rampup.lab.store import TrialRow
 from rampup.monitor import KINDS, WarmupMonitor
+from rampup.schedule import parse
 
 __all__ = [
     "CATCH_BEFORE",
@@ -33,10 +34,12 @@ __all__ = [
     "FAILED_SHARE",
     "GOOD_SHARE",
     "GRID_WARMUPS",
+    "Miss",
     "MonitorCell",
     "MonitorScore",
     "catch_before",
     "leave_one_task_out",
+    "misses",
     "monitor_cells",
     "outcomes",
     "replay",
@@ -300,3 +303,57 @@ def leave_one_task_out(
         chosen = min(range(len(candidates)), key=rank)
         out[task] = (candidates[chosen], score(rows, flags_of=_from(replayed[chosen]), judged=_task_is(task)))
     return out
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A failed run the monitor did not catch in time: how far it failed, when (if ever) it was flagged,
+    and when its warmup reached the peak against the catch deadline."""
+
+    task: str
+    warmup: str
+    seed: int
+    above_best: float | None  # the final loss's excess over the reference, as a share (None: diverged)
+    deadline: int
+    first_flag: int | None
+    first_kind: str | None
+    ramp_ends: int
+
+    @property
+    def ramp_after_deadline(self) -> bool:
+        """The planned rate reaches the peak only at or after the deadline: what fails at the peak rate
+        has not happened yet when the run must be flagged."""
+        return self.ramp_ends >= self.deadline
+
+
+def misses(rows: Sequence[TrialRow], flags_of: Callable[[TrialRow], Flags | None] | None = None) -> list[Miss]:
+    """The failed plain runs that were not flagged before :func:`catch_before` (module docstring), in
+    task, warmup, seed order."""
+    everything = [row for row in rows if row.status != "failed"]
+    get: Callable[[TrialRow], Flags | None] = flags_of or _stored
+    best = _references(everything)
+    out = []
+    for row in everything:
+        flags = get(row)
+        if not _plain(row) or flags is None or _outcome(row, best) != "failed":
+            continue
+        deadline = catch_before(row.steps)
+        first = _first(flags)
+        if first is not None and first < deadline:
+            continue
+        reference = best.get((row.task, row.peak_lr, row.seed))
+        finite = row.final_loss is not None and math.isfinite(row.final_loss) and not row.diverged
+        above = row.final_loss / reference - 1 if finite and reference else None  # type: ignore[operator]
+        out.append(
+            Miss(
+                task=row.task,
+                warmup=row.warmup,
+                seed=row.seed,
+                above_best=above,
+                deadline=deadline,
+                first_flag=first,
+                first_kind=str(flags[0]["kind"]) if flags else None,
+                ramp_ends=parse(row.schedule).resolve(row.steps).warmup_steps,
+            )
+        )
+    return sorted(out, key=lambda miss: (miss.task, miss.warmup, miss.seed))

@@ -6,8 +6,16 @@ without warmup are watched too) it raises a :class:`Flag` for:
 
 - **non-finite**: a NaN or infinite loss or gradient norm;
 - **loss-spike**: a loss far above the recent ones (the "catapult" of a rate above the edge of
-  stability: Lewkowycz et al. 2020, Kalra & Barkeshli 2024);
-- **grad-blowup**: a gradient norm far above the recent ones;
+  stability: Lewkowycz et al. 2020, Kalra & Barkeshli 2024); in the first ``min_history`` updates,
+  before any noise can be measured, also two losses in a row above ``early_jump`` (2) times the first
+  loss, with the gradient norm ``early_jump`` times the first too where norms are given (a healthy
+  start does not double its loss twice running; the lab's batch-norm nets without warmup jumped
+  2.2x twice, below the one-loss bound of 2.25x, and never recovered);
+- **grad-blowup**: a gradient norm far above the recent ones (``grad_blowup``: 10x, an order of
+  magnitude) *on a loss not below its own median*: a large gradient on a batch whose loss is low is
+  a hard batch, not a catapult (in one the loss rises with the gradient). On the lab's grid the
+  earlier 5x without the loss test flagged three runs that ended within 2% of the best and caught
+  no failed run that another flag did not (docs/monitor.md);
 - **grad-collapse**: the gradient norm falling far below the recent ones *and the loss not falling
   in the updates after it*, at a planned rate of at least ``stall_rate`` of the peak: the model fell
   into a degenerate solution (the lab's Post-LN task collapses onto the character frequencies this
@@ -41,8 +49,8 @@ must be ``loss_spike`` squared (2.25) times it; with 2-4 losses the whole spread
 stands in for the noise; from 5 losses until ``2 * window``, the larger of the median absolute
 deviation and the root mean square of the differences. A large-batch SGD run that blows up in its
 first steps starts from almost noiseless losses and is flagged; a healthy run with per-batch
-lognormal noise of 0.3 is flagged in its first updates in about 3.5% of runs (0.5% at 0.15:
-docs/monitor.md).
+lognormal noise of 0.3 is flagged in its first updates in about 3.5% of runs (1.5% at 0.15; 400
+simulated runs each, docs/monitor.md).
 
 What it does with a flag is ``action``:
 
@@ -207,6 +215,8 @@ class WarmupMonitor:
             the updates seen before anything but non-finite values and early spikes is judged.
         loss_spike, grad_blowup, grad_collapse: the least ratio to the recent median that counts as
             far (``None`` switches that flag off).
+        early_jump: the ratio to the first loss (and gradient norm) that two updates in a row must
+            exceed in the first ``min_history`` updates to be a spike (``None``: off).
         noise_z: how many robust standard deviations of the recent noise a value must also be away.
         stall_rate: the planned multiplier (a fraction of the peak) from which a plateau or a
             collapse of the gradient counts as a failure (``None`` switches ``loss-stall`` off).
@@ -234,7 +244,8 @@ class WarmupMonitor:
         window: int = 20,
         min_history: int = 5,
         loss_spike: float | None = 1.5,
-        grad_blowup: float | None = 5.0,
+        early_jump: float | None = 2.0,
+        grad_blowup: float | None = 10.0,
         grad_collapse: float | None = 2.5,
         noise_z: float = 6.0,
         stall_rate: float | None = 0.5,
@@ -263,6 +274,7 @@ class WarmupMonitor:
         self.window = _count("window", window, 3)
         self.min_history = _count("min_history", min_history, 1)
         self.loss_spike = None if loss_spike is None else _ratio("loss_spike", loss_spike, 1.0)
+        self.early_jump = None if early_jump is None else _ratio("early_jump", early_jump, 1.0)
         self.grad_blowup = None if grad_blowup is None else _ratio("grad_blowup", grad_blowup, 1.0)
         self.grad_collapse = None if grad_collapse is None else _ratio("grad_collapse", grad_collapse, 1.0)
         self.noise_z = _ratio("noise_z", noise_z, 0.0)
@@ -421,7 +433,10 @@ class WarmupMonitor:
         if norm is not None and not math.isfinite(norm):
             return [flag("non-finite", norm, math.nan, "non-finite gradient norm")]
         found = []
-        spike = self._spike(level)
+        jump = self._early_jump(level, norm)
+        spike = self._spike(level) if jump is None else None
+        if jump is not None:
+            found.append(flag("loss-spike", loss, *jump))
         if spike is not None:
             reference, what = spike
             found.append(flag("loss-spike", loss, reference, what))
@@ -431,8 +446,12 @@ class WarmupMonitor:
             noise = noise_scale(seen if len(seen) >= len(self._norms) else self._norms)
             shown = f"{math.exp(reference):.4g}"
             excess = math.log(norm) - reference
-            if self.grad_blowup is not None and self._far(excess, self.grad_blowup, noise):
-                what = f"gradient norm {norm:.4g} > {self.grad_blowup:g} x median {shown} (and > {self.noise_z:g} sd)"
+            loss_up = not self._losses or level >= statistics.median(self._losses)
+            if self.grad_blowup is not None and loss_up and self._far(excess, self.grad_blowup, noise):
+                what = (
+                    f"gradient norm {norm:.4g} > {self.grad_blowup:g} x median {shown} (and > {self.noise_z:g} sd), "
+                    f"on a loss not below its median"
+                )
                 found.append(flag("grad-blowup", norm, math.exp(reference), what))
             elif (
                 self.grad_collapse is not None
@@ -460,6 +479,31 @@ class WarmupMonitor:
         if stall is not None:
             found.append(flag("loss-stall", *stall))
         return found
+
+    def _early_jump(self, level: float, norm: float | None) -> tuple[float, str] | None:
+        """Two updates in a row whose loss is ``early_jump`` times the first loss, in the first ``min_history``
+        updates (before a noise scale can be measured), with the gradient norm ``early_jump`` times the first
+        too where norms are given: the first steps at the rate threw the model out of its starting basin (the
+        catapult of Lewkowycz et al. 2020 that does not come back down)."""
+        if self.early_jump is None or self._first is None or not 2 <= len(self._history) < self.min_history:
+            return None
+        first, previous = self._first, self._history[-1]
+        jump = math.log(self.early_jump) if self._log_scale else (self.early_jump - 1) * abs(first)
+        bound = first + jump
+        if not (level > bound and previous > bound):
+            return None
+        norms = self._norm_history
+        if norm is not None and norms and math.isfinite(norms[0]):
+            if not (norm > 0 and math.log(norm) - norms[0] > math.log(self.early_jump)):
+                return None
+            if not (math.isfinite(norms[-1]) and norms[-1] - norms[0] > math.log(self.early_jump)):
+                return None
+        shown = math.exp(first) if self._log_scale else first
+        what = (
+            f"loss {self._show(level)} and {self._show(previous)} in a row > {self.early_jump:g} x the first loss "
+            f"{self._show(first)}" + (", with the gradient norm likewise" if norm is not None else "")
+        )
+        return shown, what
 
     def _spike(self, level: float) -> tuple[float, str] | None:
         if self.loss_spike is None or self._first is None:
