@@ -17,6 +17,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from itertools import pairwise
 from typing import Any, TypeAlias
@@ -58,6 +59,28 @@ _MIN = Param("min", "duration", None, None, "the phase lasts at least this long"
 _MAX = Param("max", "duration", None, None, "the phase lasts at most this long")
 
 
+def _positive(x: float) -> str | None:
+    return None if x > 0 else "a duration > 0"
+
+
+_OF = Param(
+    "of",
+    "duration",
+    None,
+    _positive,
+    "the curve's own length, when the phase runs only part of it (a branch cuts a phase: cosine(400, of=900))",
+)
+_STRETCH = Param(
+    "stretch",
+    "durations",
+    (),
+    None,
+    "[keep, was, now, ...]: the phase's steps after `keep`, which ended at `was`, now end at `now` (an extension)",
+)
+#: the parameters that make a phase a window onto its curve (Schedule.branch writes them)
+_WINDOW_KEYS = ("of", "stretch")
+
+
 def phase_params(curve: Curve) -> tuple[Param, ...]:
     """Every keyword a phase of this curve accepts, in canonical order."""
     extra: tuple[Param, ...]
@@ -68,7 +91,7 @@ def phase_params(curve: Curve) -> tuple[Param, ...]:
     else:
         extra = (_TO,)
     clamps = () if curve.derives_length else (_MIN, _MAX)
-    return curve.params + extra + clamps
+    return curve.params + extra + (_OF, _STRETCH) + clamps
 
 
 def _names(curves: Mapping[str, Curve]) -> str:
@@ -218,8 +241,9 @@ def normalize_phase(
             f"a curve name: warmups {_names(WARMUP_CURVES)}; decays {_names(DECAY_CURVES)}",
         )
     duration: Duration | None = None
+    windowed = any(key in _WINDOW_KEYS for key, _ in raw_params)
     if length is not None:
-        if curve.derives_length:
+        if curve.derives_length and not windowed:
             raise RampupError(
                 f"{label}: length",
                 str(length),
@@ -233,13 +257,13 @@ def normalize_phase(
         if key in given:
             raise RampupError(f"{label}: {key}", raw, "each parameter once")
         if key not in allowed:
-            valid = ", ".join(allowed) or "none"
+            valid = ", ".join(name for name in allowed if name not in _WINDOW_KEYS) or "none"
             if key == "from" and role == "decay":
                 expected = "no 'from': only a warmup (the first phase) starts from a value"
             elif key == "to" and role == "warmup":
                 expected = "no 'to': a warmup always ends at the peak (1)"
             else:
-                expected = f"one of its parameters ({valid})"
+                expected = f"one of its parameters ({valid}), or of= and stretch= for part of its curve"
             raise RampupError(f"{label}: parameter", key, expected)
         given[key] = _coerce(allowed[key], raw, f"{label}: {key}")
     _check_combinations(label, curve, duration, given)
@@ -279,6 +303,17 @@ def _check_combinations(label: str, curve: Curve, length: Duration | None, given
             )
         if "every" in given or "staircase" in given:
             raise RampupError(label, "every/staircase without gamma", "gamma=G with every and staircase")
+    stretch = given.get("stretch", ())
+    if len(stretch) % 3:
+        raise RampupError(
+            f"{label}: stretch",
+            _format_value(stretch),
+            "whole triples [keep, was, now]: after `keep` steps, the rest that ended at `was` now ends at `now`",
+        )
+    if ("of" in given or stretch) and length is None:
+        raise RampupError(
+            f"{label} length", None, "a length: a phase that runs part of its curve (of=, stretch=) states its own"
+        )
     low, high = given.get("min"), given.get("max")
     if isinstance(low, Duration) and isinstance(high, Duration) and low.unit == high.unit and low.amount > high.amount:
         raise RampupError(f"{label}: min", str(low), f"at most max ({high})")
@@ -369,7 +404,8 @@ class Schedule:
         for (index, _, length), phase, role in zip(plan.spans, self.phases, plan.roles, strict=True):
             curve = curve_for(phase.curve, role)
             assert curve is not None
-            new_length = None if (curve.derives_length or math.isinf(length)) else Duration(length)
+            unlengthed = curve.derives_length and phase.length is None
+            new_length = None if (unlengthed or math.isinf(length)) else Duration(length)
             params = []
             for key, value in phase.params:
                 if key in ("min", "max"):
@@ -384,6 +420,60 @@ class Schedule:
         resolved = Schedule(tuple(phases), resolved_context)
         _ = resolved._plan  # compiled now: a resolved schedule that cannot be evaluated fails here, not later
         return resolved
+
+    # ------------------------------------------------------------------ branching
+
+    def branch(
+        self,
+        at: int,
+        then: Schedule | str | Mapping[str, Any] | None = None,
+        *,
+        total_steps: int | None = None,
+    ) -> Schedule:
+        """A schedule equal to this one before step ``at`` that goes on differently from there.
+
+        ``then=SPEC``: the phases of SPEC (decays) follow from the value at ``at``:
+        ``s.branch(at=6000, then="1-sqrt(2000)")`` cools a warmup-stable-decay run down
+        from step 6000 to 0 over 2000 steps (Hägele et al. 2024). A phase of SPEC
+        without a length takes what remains of ``total_steps`` (default: this run's).
+
+        ``total_steps=T2`` alone: the same plan on a run of ``T2`` steps that keeps
+        steps ``<= at`` as they were and stretches (or shrinks) the rest of the plan,
+        ``[at, T]``, onto ``[at, T2]``: phase boundaries ``b`` move to
+        ``at + round((b - at) (T2 - at) / (T - at))``, and the phase running at ``at``
+        keeps its curve up to ``at`` and plays its rest over its new length (the
+        ``stretch=`` of :class:`_Part`), so the rate goes on from its value at ``at``
+        without a jump and reaches the same targets.
+
+        The past is phases too: the phase running at ``at`` is cut there
+        (``cosine(400, of=900)``: the first 400 steps of a 900-step cosine), so the
+        result has canonical text that round-trips like every schedule.
+        """
+        at = _check_branch_step(at)
+        if then is None and total_steps is None:
+            raise RampupError(
+                "then", None, "the phases to continue with (then='1-sqrt(2000)') or the run's new total_steps"
+            )
+        if total_steps is not None:
+            _check_context(ResolveContext(total_steps=total_steps))
+        try:
+            base = self.resolve()
+        except RampupError as error:
+            raise RampupError(
+                "schedule",
+                str(self),
+                "a schedule whose lengths are resolved against the run before it branches",
+                hint=f"resolve(total_steps=...) it first ({error.field}: {error.expected})",
+            ) from None
+        plan = base._plan
+        total = base.total_steps
+        last = plan.end if total is None else max(plan.end, total)
+        if at > last:
+            raise RampupError("at", at, f"a step from 0 to {last:g}, where this run ends", hint="branch within the run")
+        if then is None:
+            assert total_steps is not None
+            return _extend(base, at, total_steps)
+        return _graft(base, at, then, total_steps, self.context)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -579,7 +669,7 @@ def _check_sizes(phases: tuple[Phase, ...], roles: Sequence[Role]) -> None:
     fixed = 0
     for index, (phase, role) in enumerate(zip(phases, roles, strict=True)):
         curve = curve_for(phase.curve, role)
-        if curve is not None and curve.derives_length:
+        if curve is not None and curve.derives_length and phase.length is None:
             fixed += _phase_length(index, phase, curve, _defaults(curve, phase), ResolveContext())
         elif phase.length is not None and phase.length.unit == "steps":
             fixed += int(phase.length.amount)
@@ -589,7 +679,7 @@ def _check_sizes(phases: tuple[Phase, ...], roles: Sequence[Role]) -> None:
 
 def _phase_length(index: int, phase: Phase, curve: Curve, params: Mapping[str, Any], context: ResolveContext) -> int:
     label = f"phase {index + 1} ({phase.curve}) length"
-    if curve.derives_length:
+    if curve.derives_length and phase.length is None:
         return step_count(curve.derived_length(params), label)
     assert phase.length is not None
     return phase.length.to_steps(context, label)
@@ -682,7 +772,14 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
             f"at least {fixed:g} steps: the phases add up to {fixed:g}",
             hint="shorten the phases or train longer",
         )
-    warmup_length = lengths[0] if roles[0] == "warmup" else 0
+    windows = [
+        _window(index, phase, curve, params, length, context)
+        for index, (phase, curve, params, length) in enumerate(zip(phases, curves, raw, lengths, strict=True))
+        if curve is not None and length is not None
+    ]
+    warmup_length: float = 0
+    if roles[0] == "warmup":
+        warmup_length = windows[0][0] if windows[0] is not None else lengths[0]  # type: ignore[assignment]
     segments: list[Segment] = []
     spans: list[tuple[int, int, float]] = []
     start_step = 0.0
@@ -703,7 +800,17 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
                 "gamma=G: decaying to `to` needs a start above 0 and a length",
             )
         spans.append((index, int(start_step), length))
-        if length > 0:
+        window = windows[index]
+        if window is not None:  # part of the curve: its own length, and the clock from the phase's steps to it
+            own, stretches = window
+            inner = Segment(curve, start_step, float(own), value, target, resolved)
+            part = (_WarmupPart if curve.role == "warmup" else _DecayPart)(inner, stretches)
+            seg = Segment(part, start_step, float(length), value, target, resolved)
+            if length > 0:
+                segments.append(seg)
+            value = seg.end_value()
+            start_step += length
+        elif length > 0:
             seg = Segment(curve, start_step, float(length), value, target, resolved)
             segments.append(seg)
             value = seg.end_value() if not math.isinf(length) else value
@@ -721,6 +828,289 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
     )
 
 
+def _window(
+    index: int, phase: Phase, curve: Curve | None, params: Mapping[str, Any], length: float, context: ResolveContext
+) -> tuple[int, tuple[tuple[int, int, int], ...]] | None:
+    """A phase that runs part of its curve: ``(the curve's own length, its stretches)``, checked; else None.
+
+    ``of=N`` is the curve's own length (for a curve whose length comes from beta2, that
+    length); without it, the length the first stretch started from (``was``), or for a
+    phase without stretches, no window at all. Each stretch ``[keep, was, now]`` needs
+    ``0 <= keep < was <= D`` and ``keep < now``, where ``D`` is the curve's length, then the
+    ``now`` of the stretch before; the phase lasts at most the last ``D``.
+    """
+    assert curve is not None
+    given_of, given_stretch = phase.get("of"), phase.get("stretch", ())
+    if given_of is None and not given_stretch:
+        return None
+    label = f"phase {index + 1} ({phase.curve})"
+    numbers = [item.to_steps(context, f"{label}: stretch") for item in given_stretch]
+    stretches = tuple((numbers[i], numbers[i + 1], numbers[i + 2]) for i in range(0, len(numbers), 3))
+    if given_of is not None:
+        own = given_of.to_steps(context, f"{label}: of")
+        if curve.derives_length and own != curve.derived_length(params):
+            raise RampupError(
+                f"{label}: of",
+                str(given_of),
+                f"{curve.derived_length(params)}, the length this curve takes from beta2",
+            )
+    elif curve.derives_length:
+        own = curve.derived_length(params)
+    else:
+        own = stretches[0][1]
+    if own <= 0:
+        raise RampupError(f"{label}: of", own, "a length of at least 1 step once resolved")
+    domain = own
+    for keep, was, now in stretches:
+        if not (0 <= keep < was <= domain and keep < now):
+            raise RampupError(
+                f"{label}: stretch",
+                [keep, was, now],
+                f"0 <= keep < was <= {domain} (the length before this stretch) and keep < now",
+            )
+        domain = now
+    if length > domain:
+        raise RampupError(
+            f"{label} length",
+            length,
+            f"at most {domain}: the phase runs part of its curve, which lasts {domain} steps",
+        )
+    return own, stretches
+
+
+class _Part(Curve):
+    """Part of a curve: its first steps (a branch's cut), or with its rest played slower or faster (an extension).
+
+    The phase's own clock ``t`` is mapped onto the curve's ``u`` by each stretch
+    ``[keep, was, now]``, the newest first: ``u = t`` for ``t <= keep``, else
+    ``u = keep + (t - keep) * (was - keep) / (now - keep)``. Before ``keep`` the map is
+    the identity, so every step before a branch point is the curve's own value, bit for
+    bit; at ``t = now`` it is exactly ``was`` (whole numbers), so the curve still reaches
+    its target. Not a curve of its own: exporters that match curve names see ``part``.
+    """
+
+    name = "part"
+    summary = "part of a curve"
+
+    def __init__(self, inner: Segment, stretches: tuple[tuple[int, int, int], ...]) -> None:
+        self.inner = inner
+        self.stretches = stretches
+
+    def clock(self, xp: Any, t: Any) -> Any:
+        for keep, was, now in reversed(self.stretches):
+            t = xp.where(t > keep, keep + ((t - keep) * float(was - keep)) / float(now - keep), t)
+        return t
+
+    def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
+        inner = self.inner
+        return inner.curve.formula(xp, self.clock(xp, t), inner)
+
+    def end_value(self, seg: Segment) -> float:
+        """The curve's value where the phase stops: its own end value when the stretches reach its end exactly."""
+        reached = Fraction(int(seg.length))
+        for keep, was, now in reversed(self.stretches):
+            if reached > keep:
+                reached = keep + (reached - keep) * (was - keep) / (now - keep)
+        inner = self.inner
+        if reached == inner.length:
+            return inner.curve.end_value(inner)
+        return float(inner.curve.formula(SCALAR, float(self.clock(SCALAR, seg.length)), inner))
+
+
+class _WarmupPart(_Part):
+    role = "warmup"
+
+
+class _DecayPart(_Part):
+    role = "decay"
+
+
+def _check_branch_step(at: object) -> int:
+    if isinstance(at, bool) or not isinstance(at, (int, np.integer)):
+        raise RampupError("at", at, "a whole number of optimizer steps: the step the branch starts at")
+    if at < 0:
+        raise RampupError("at", int(at), "a step >= 0", hint="steps count optimizer updates from 0")
+    return int(at)
+
+
+def _with(phase: Phase, length: int | None, **changes: ParamValue) -> Phase:
+    """``phase`` with another length and some parameters replaced (None removes one)."""
+    params = [(key, value) for key, value in phase.params if key not in changes]
+    params += [(key, value) for key, value in changes.items() if value is not None]
+    return Phase(phase.curve, None if length is None else Duration(length), tuple(params))
+
+
+def _own_length(phase: Phase, curve: Curve, span: int) -> Duration | None:
+    """The ``of=`` a window onto this phase's curve needs (None when its default is right)."""
+    if phase.get("of") is not None:
+        return phase.get("of")  # type: ignore[no-any-return]
+    if curve.derives_length:
+        return Duration(curve.derived_length(_defaults(curve, phase)))
+    if phase.get("stretch"):
+        return None  # the first stretch's `was`
+    return Duration(span)
+
+
+def _cut(phase: Phase, curve: Curve, span: int, keep: int) -> Phase:
+    """The first ``keep`` steps of a phase of ``span`` steps, exactly as they were."""
+    if curve.name == "constant" and curve.role == "decay":
+        return Phase("constant", Duration(keep))  # a value held: its first steps are a shorter hold
+    return _with(phase, keep, of=_own_length(phase, curve, span))
+
+
+def _restretch(phase: Phase, curve: Curve, span: int, keep: int, now: int) -> Phase:
+    """A phase of ``span`` steps that keeps its first ``keep`` and plays the rest so that it lasts ``now``."""
+    if now == span:
+        return phase
+    if curve.name == "constant" and curve.role == "decay":
+        return Phase("constant", Duration(now))
+    if now == keep:
+        return _cut(phase, curve, span, keep)
+    shape_by_progress = not curve.derives_length and all(
+        param.kind not in ("duration", "durations") for param in curve.params
+    )
+    windowed = any(key in _WINDOW_KEYS for key, _ in phase.params)
+    if keep == 0 and shape_by_progress and not windowed:
+        return _with(phase, now)  # a curve of its progress alone: the same phase, longer
+    stretch = (*phase.get("stretch", ()), Duration(keep), Duration(span), Duration(now))
+    own = phase.get("of")
+    if own is None and curve.derives_length:
+        own = Duration(curve.derived_length(_defaults(curve, phase)))
+    return _with(phase, now, of=own, stretch=stretch)  # without of=: the curve's length is the first `was`
+
+
+def _pinned(base: Schedule, phase: Phase, curve: Curve, shift: int) -> Phase:
+    """A phase that moves by ``shift`` steps, with what it took from its place written out.
+
+    Its curve's clock is stretched, not its surroundings: milestones counted from the start
+    of training (``step(at=[...])``) move with it, and inverse-sqrt keeps the timescale it
+    took from the warmup (whose length the extension may change).
+    """
+    if curve.name == "step" and phase.get("at"):
+        milestones = tuple(Duration(int(item.amount) + shift) for item in phase.get("at"))
+        return _with(phase, None if phase.length is None else int(phase.length.amount), at=milestones)
+    if curve.name == "inverse-sqrt" and phase.get("timescale") is None:
+        roles = base.roles
+        first, (_, _, span) = base.phases[0], base.spans()[0]
+        warm = curve_for(first.curve, roles[0])
+        assert warm is not None
+        window = _window(0, first, warm, _defaults(warm, first), span, base.context) if roles[0] == "warmup" else None
+        warmup = (window[0] if window is not None else int(span)) if roles[0] == "warmup" else 0
+        timescale = Duration(warmup or DEFAULT_TIMESCALE)
+        return _with(phase, None if phase.length is None else int(phase.length.amount), timescale=timescale)
+    return phase
+
+
+def _pin_roles(phases: list[Phase], roles: Sequence[Role]) -> list[Phase]:
+    """Keep the first phase's role when other phases now follow it (``cosine(900)`` alone is a decay)."""
+    first, role = phases[0], roles[0]
+    keys = first.keys()
+    if role == "warmup" and first.curve in DECAY_CURVES and "from" not in keys:
+        phases[0] = _with(first, None if first.length is None else int(first.length.amount), **{"from": 0.0})
+    elif role == "decay" and first.curve in WARMUP_CURVES and first.curve != "constant" and "to" not in keys:
+        phases[0] = _with(first, None if first.length is None else int(first.length.amount), to=0.0)
+    return phases
+
+
+def _past(base: Schedule, at: int) -> list[Phase]:
+    """The phases of ``base`` (resolved) before step ``at``: those that end by then, and the one running, cut."""
+    kept: list[Phase] = []
+    for (phase, start, length), role in zip(base.spans(), base.roles, strict=True):
+        curve = curve_for(phase.curve, role)
+        assert curve is not None
+        if start + length <= at:
+            kept.append(phase)
+            continue
+        if start < at or not kept:  # the phase running at `at` (at 0: the first, cut before it starts)
+            kept.append(_cut(phase, curve, int(length) if not math.isinf(length) else at - start, at - start))
+        return kept
+    end = base._plan.end
+    if at > end:  # past the last phase: the value it holds, until `at`
+        kept.append(Phase("constant", Duration(at - int(end))))
+    return kept
+
+
+def _graft(
+    base: Schedule,
+    at: int,
+    then: Schedule | str | Mapping[str, Any],
+    total_steps: int | None,
+    context: ResolveContext,
+) -> Schedule:
+    """``base`` up to ``at``, then the phases of ``then`` from the value there."""
+    following = as_schedule(then)
+    if following.roles[0] == "warmup":
+        raise RampupError(
+            "then",
+            str(following),
+            "decay phases only (constant, linear, cosine, 1-sqrt...): a branch goes on from the rate at `at`",
+            hint=(
+                "to re-warm a checkpoint, start a new run: rampup recommend --regime continue; "
+                f"a decay of a warmup-shaped curve is written {following.phases[0].curve}(..., to=0)"
+            ),
+        )
+    open_or_relative = any(
+        (phase.length is None and not (curve_for(phase.curve, "decay") or DECAY_CURVES["constant"]).derives_length)
+        or (phase.length is not None and phase.length.is_relative)
+        for phase in following.phases
+    )
+    total = total_steps if total_steps is not None else (base.total_steps if open_or_relative else None)
+    roles = base.roles
+    phases = _pin_roles(_past(base, at) + list(following.phases), roles)
+    branched = Schedule(
+        tuple(phases),
+        ResolveContext(total, context.steps_per_epoch, context.tokens_per_step),
+    )
+    return branched.resolve()
+
+
+def _extend(base: Schedule, at: int, total_steps: int) -> Schedule:
+    """``base`` (resolved) on a run of ``total_steps``: steps ``<= at`` kept, the rest of the plan stretched."""
+    plan = base._plan
+    if total_steps <= at:
+        raise RampupError("total_steps", total_steps, f"more than {at} (at): the run goes on after the branch point")
+    spans = base.spans()
+    if math.isinf(plan.end):  # an open last phase that runs forever: it goes on; the total only ends it
+        start = spans[-1][1]
+        if total_steps <= start:
+            raise RampupError(
+                "total_steps", total_steps, f"more than {start}, where the last phase (open-ended) begins"
+            )
+        phases = [phase for phase, _, _ in spans[:-1]]
+        phases.append(_with(spans[-1][0], total_steps - start))
+        return Schedule(tuple(phases), ResolveContext(total_steps=total_steps)).resolve()
+    old_total = base.total_steps
+    assert old_total is not None
+    if at >= old_total:
+        raise RampupError(
+            "at",
+            at,
+            f"a step before {old_total}, the end of this run: nothing of its plan remains to stretch",
+            hint="to go on after the end, branch with then='...'",
+        )
+
+    def moved(boundary: int) -> int:
+        if boundary <= at:
+            return boundary
+        span, new = old_total - at, total_steps - at
+        return at + ((boundary - at) * new * 2 + span) // (2 * span)  # round half up, in whole numbers
+
+    phases = []
+    for (phase, start, length), role in zip(spans, base.roles, strict=True):
+        curve = curve_for(phase.curve, role)
+        assert curve is not None
+        end = start + int(length)
+        if end <= at:
+            phases.append(phase)
+            continue
+        first = moved(start)
+        keep = max(at - start, 0)
+        now = moved(end) - first
+        phases.append(_restretch(_pinned(base, phase, curve, first - start), curve, int(length), keep, now))
+    phases = _pin_roles(phases, base.roles)
+    return Schedule(tuple(phases), ResolveContext(total_steps=total_steps)).resolve()
+
+
 def _resolve_params(
     index: int,
     phase: Phase,
@@ -733,7 +1123,7 @@ def _resolve_params(
     resolved: dict[str, Any] = {}
     label = f"phase {index + 1} ({phase.curve})"
     for key, value in params.items():
-        if key in ("min", "max"):
+        if key in ("min", "max", *_WINDOW_KEYS):
             continue
         if isinstance(value, Duration):
             steps = value.to_steps(context, f"{label}: {key}")
