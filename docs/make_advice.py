@@ -30,7 +30,7 @@ import rampup.finder
 from rampup.advisor import recommend
 from rampup.lab.evidence import COLLAPSE, GRID, TaskStandings, grid_trials, labelled_trials, standings
 from rampup.lab.finding import find_for_task
-from rampup.lab.monitoring import catch_before, replay_flags, score_by_task
+from rampup.lab.monitoring import Miss, catch_before, misses, replay_flags, score_by_task
 from rampup.lab.runner import run_sweep
 from rampup.lab.store import Store
 from rampup.lab.tasks import TASKS, get_task
@@ -41,6 +41,9 @@ PROBE_SEEDS = (1000, 1001, 1002)
 ADVISOR_WITHIN = 0.10
 FINDER_WITHIN = 0.02
 HOLD_SIGMA = 0.3
+#: where a finder's answer misses on the grid's 3 seeds, it and the best grid warmup are trained on these
+#: seeds too, to tell a worse warmup from a bad draw of 3 seeds
+SECOND_LOOK_SEEDS = tuple(range(12))
 HOLD_STEPS = 10_000
 
 
@@ -95,6 +98,83 @@ def hold_delivery(sigma: float, seed: int) -> tuple[float, int]:
         norm = math.sqrt(clean) * float(rng.lognormal(0.0, sigma))
         monitor.observe(loss, norm)
     return delivered / wanted, len(monitor.flags)
+
+
+def second_look(
+    db: Path,
+    task: str,
+    lr: float,
+    result: TaskStandings,
+    answers: list[tuple[dict[str, Any], str, str | None]],
+    workers: int | None,
+) -> list[tuple[str, list[float]]]:
+    """Where a finder answer misses on the grid's seeds: it and the best grid warmup on :data:`SECOND_LOOK_SEEDS`
+    (final losses per seed, the best first; an empty list where no answer misses)."""
+    missing = []
+    for answer, label, _ in answers:
+        standing = result.by_label.get(label)
+        if standing is not None and standing.gap > FINDER_WITHIN and answer["spec"] not in missing:
+            missing.append(answer["spec"])
+    if not missing:
+        return []
+    specs = [result.by_label[result.best].schedule, *missing]
+    trials = []
+    for spec in specs:
+        trials += labelled_trials(task, f"seeds x12: {spec}", spec, lr, SECOND_LOOK_SEEDS)
+    run_sweep(trials, db, workers=workers, progress=False)
+    with Store(db, readonly=True) as store:
+        rows = [row for row in store.rows(task=task) if row.warmup.startswith("seeds x12: ")]
+    out = []
+    for spec in specs:
+        finals = {row.seed: row.final_loss for row in rows if row.warmup == f"seeds x12: {spec}"}
+        out.append((spec, [float(finals[seed]) for seed in SECOND_LOOK_SEEDS]))
+    return out
+
+
+def second_look_lines(result: TaskStandings, looks: list[tuple[str, list[float]]]) -> list[str]:
+    """The page's account of a second look (:func:`second_look`)."""
+    if not looks:
+        return []
+    (best_spec, best_finals), *others = looks
+    best_mean = float(np.mean(best_finals))
+    seeds = f"{SECOND_LOOK_SEEDS[0]}-{SECOND_LOOK_SEEDS[-1]}"
+    lines = [
+        f"Second look, seeds {seeds}: a finder answer missed on the grid's seeds, so it and the best grid warmup "
+        f"(`{best_spec.split(' -> ')[0]}`, {result.best}) are trained on {len(SECOND_LOOK_SEEDS)} seeds.",
+        "",
+        "| schedule | mean | median | vs best (mean) | seeds more than 5% above the best's |",
+        "|---|---|---|---|---|",
+        f"| `{best_spec}` | {fmt(best_mean)} | {fmt(float(np.median(best_finals)))} | +0.0% | - |",
+    ]
+    for spec, finals in others:
+        mean = float(np.mean(finals))
+        worse = [str(seed) for seed, a, b in zip(SECOND_LOOK_SEEDS, finals, best_finals, strict=True) if a > 1.05 * b]
+        lines.append(
+            f"| `{spec}` | {fmt(mean)} | {fmt(float(np.median(finals)))} | {mean / best_mean - 1:+.1%} | "
+            f"{', '.join(worse) or 'none'} |"
+        )
+    return [*lines, ""]
+
+
+def miss_lines(found: list[Miss]) -> list[str]:
+    """A table of the failed runs the monitor did not flag in time, and how many ramp past the deadline."""
+    lines = [
+        "| task | warmup | seed | final vs best | catch deadline | warmup reaches the peak | first flag |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for miss in found:
+        above = "diverged" if miss.above_best is None else f"+{miss.above_best:.1%}"
+        first = "none" if miss.first_flag is None else f"{miss.first_flag} ({miss.first_kind})"
+        ramp = f"**{miss.ramp_ends}**" if miss.ramp_after_deadline else str(miss.ramp_ends)
+        lines.append(f"| {miss.task} | {miss.warmup} | {miss.seed} | {above} | {miss.deadline} | {ramp} | {first} |")
+    late = sum(miss.ramp_after_deadline for miss in found)
+    return [
+        *lines,
+        "",
+        f"{len(found)} missed; {late} of them (bold) reach the peak rate only at or after the catch deadline: what "
+        "fails at the peak has not happened yet when they must be flagged, and until then their curves are those "
+        "of runs that end well.",
+    ]
 
 
 def fmt(value: float) -> str:
@@ -192,6 +272,7 @@ def main() -> None:
 
     results: dict[str, TaskStandings] = {}
     finder_rows: dict[str, list[tuple[dict[str, Any], str, str | None]]] = {}
+    second_looks: dict[str, list[tuple[str, list[float]]]] = {}
     for task in tasks:
         lr = get_task(task).high_lr
         print(f"{task}: grid and advisor at lr {lr:g}", file=sys.stderr)
@@ -212,6 +293,7 @@ def main() -> None:
             rows = store.rows(task=task)
         results[task] = standings(rows, task, lr)
         finder_rows[task] = labels
+        second_looks[task] = second_look(db, task, lr, results[task], labels, args.workers)
 
     with Store(db, readonly=True) as store:
         every = [
@@ -221,12 +303,13 @@ def main() -> None:
         ]
     flags = {row.key: replay_flags(row) for row in every}
     monitor_scores = score_by_task(every, flags_of=lambda row: flags[row.key])
+    monitor_misses = misses(every, flags_of=lambda row: flags[row.key])
     holds = [hold_delivery(HOLD_SIGMA, seed) for seed in range(3)]
 
     figure_path = Path(args.figure)
     figure_path.parent.mkdir(parents=True, exist_ok=True)
     figure(results, {task: [label for _, label, _ in finder_rows[task]] for task in tasks}, figure_path)
-    text = page(results, finder_rows, monitor_scores, holds, Path(args.out), figure_path)
+    text = page(results, finder_rows, monitor_scores, holds, Path(args.out), figure_path, second_looks, monitor_misses)
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out} and {figure_path}", file=sys.stderr)
 
@@ -238,6 +321,8 @@ def page(
     holds: list[tuple[float, int]],
     out: Path,
     figure_path: Path,
+    second_looks: dict[str, list[tuple[str, list[float]]]] | None = None,
+    monitor_misses: list[Miss] | None = None,
 ) -> str:
     lines = [
         "# The advice against full runs, on every lab task",
@@ -311,7 +396,16 @@ def page(
         caught_ok = not score.failed or score.caught >= 0.9 * score.failed
         alarms_ok = not score.good or score.false_alarms <= 0.05 * score.good
         verdicts.append((task, "monitor", caught_ok and alarms_ok))
-    missed = [f"{who} on {task}" for task, who, ok in verdicts if not ok]
+
+    def missed_name(task: str, who: str) -> str:
+        looks = (second_looks or {}).get(task, []) if who == "finder" else []
+        if not looks:
+            return f"{who} on {task}"
+        best_mean = float(np.mean(looks[0][1]))
+        gaps = ", ".join(f"{float(np.mean(finals)) / best_mean - 1:+.1%}" for _, finals in looks[1:])
+        return f"{who} on {task} (on {len(SECOND_LOOK_SEEDS)} seeds: {gaps}; see its section)"
+
+    missed = [missed_name(task, who) for task, who, ok in verdicts if not ok]
     lines.append("Missed: " + (", ".join(missed) if missed else "none") + ".")
     lines.append("")
     lines += [
@@ -348,6 +442,8 @@ def page(
             f"| {task} | {score.caught}/{score.failed}{rate} | {score.false_alarms}/{score.good}{alarm_rate} | "
             f"{deadline} |"
         )
+    lines += ["", "The failed runs not caught in time:", ""]
+    lines += miss_lines(monitor_misses or [])
     shares = ", ".join(f"{share:.1%}" for share, _ in holds)
     flagged = ", ".join(str(count) for _, count in holds)
     lines += [
@@ -395,6 +491,7 @@ def page(
                 )
         if notes:
             lines += ["- " + note for note in notes] + [""]
+        lines += second_look_lines(result, (second_looks or {}).get(task, []))
     return "\n".join(lines).rstrip() + "\n"
 
 
