@@ -191,21 +191,6 @@ def test_a_phase_whose_length_comes_from_beta2_can_be_cut_and_stretched() -> Non
     assert longer.warmup_steps == 100 + round(100 * 2900 / 900)
 
 
-def test_the_torch_values_of_a_branch_are_the_engines() -> None:
-    torch = pytest.importorskip("torch")  # installed in the dev extra; the engine test above needs nothing
-    from rampup.torch import RampupLR
-
-    run = rampup.parse("linear(10) -> cosine(90)").branch(at=30, total_steps=200)
-    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=1.0)
-    scheduler = RampupLR(optimizer, run)
-    rates = []
-    for _ in range(200):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert rates == [run(step) for step in range(200)]
-
-
 def test_jax_style_evaluation_of_a_branch_matches() -> None:
     run = rampup.parse("linear(10) -> cosine(90) -> step(every=7, gamma=0.5)").resolve(total_steps=150)
     for branched in (run.branch(at=37, total_steps=400), run.branch(at=37, then="1-sqrt(30)")):

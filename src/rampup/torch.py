@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import Any, SupportsFloat
 
+import numpy as np
+
 try:
     import torch
     from torch import Tensor
@@ -186,14 +188,23 @@ class RampupLR(LRScheduler):
         steps_per_epoch: float | None = None,
         tokens_per_step: float | None = None,
         last_epoch: int = -1,
+        keep_past: bool = False,
     ) -> None:
         optimizer = _check_optimizer(optimizer)
         last_epoch = _check_step(last_epoch, "last_epoch", -1)
+        if not isinstance(keep_past, bool):
+            raise RampupError("keep_past", keep_past, "True or False")
         resolved = as_schedule(schedule).resolve(
             total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step
         )
-        #: the schedule, resolved: every length in steps
+        #: the schedule, resolved: every length in steps (a branch replaces it)
         self.schedule: Schedule = resolved
+        #: what ``load_state_dict`` does with a checkpoint of another schedule whose past it can keep
+        #: (see there); set it on a scheduler a framework builds and loads (Trainer, Lightning)
+        self.keep_past: bool = keep_past
+        # the schedule built with, and the branches made since: [at, then text or None, total or None]
+        self._origin: tuple[str, int | None] = (str(resolved), resolved.total_steps)
+        self._branches: list[list[Any]] = []
         groups = optimizer.param_groups
         if last_epoch == -1:
             for group in groups:
@@ -310,13 +321,56 @@ class RampupLR(LRScheduler):
     def _last_lr(self, value: list[float | Tensor]) -> None:
         pass  # derived from the step, never stored
 
+    # ------------------------------------------------------------------ branching
+
+    def branch(
+        self,
+        at: int | None = None,
+        then: Schedule | str | Mapping[str, Any] | None = None,
+        *,
+        total_steps: int | None = None,
+    ) -> Schedule:
+        """Change the plan mid-run: :meth:`rampup.Schedule.branch` of this scheduler's schedule.
+
+        ``at`` defaults to the current step (``last_epoch``, whose rate is set but not used
+        yet); it may not be earlier, since the steps done cannot change. ``then=SPEC``
+        continues with those phases from the rate at ``at`` (a cooldown), ``total_steps=T2``
+        stretches the rest of the plan over a run of ``T2`` steps. The groups' rates are
+        rewritten for the current step, and ``state_dict`` keeps the branch, which
+        ``load_state_dict`` replays onto a scheduler built with the original schedule.
+        Bad input raises :class:`RampupError` and changes nothing. Returns the new schedule.
+        """
+        done = max(self.last_epoch, 0)
+        if at is None:
+            at = done
+        elif not isinstance(at, bool) and isinstance(at, int) and at < done:
+            raise RampupError(
+                "at",
+                at,
+                f"a step >= {done}, the steps done: they ran at the old rates, which a branch cannot change",
+                hint=f"branch at {done} (now) or later",
+            )
+        branched = self.schedule.branch(at, then, total_steps=total_steps)
+        record = str(as_schedule(then)) if then is not None else None
+        self._adopt(branched, [*self._branches, [int(at), record, total_steps]], self._origin)
+        self._write(self._value(self.last_epoch))
+        return branched
+
+    def _adopt(self, schedule: Schedule, branches: list[list[Any]], origin: tuple[str, int | None]) -> None:
+        self.schedule = schedule
+        self._branches = branches
+        self._origin = origin
+        self._span = _locate(schedule, 0)
+
     # ------------------------------------------------------------------ checkpoints
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data only (loads with ``torch.load(..., weights_only=True)``).
 
         ``schedule`` is the resolved spec text, ``total_steps`` the total it was
-        resolved with, ``step`` the steps done, ``base_lrs`` the peaks.
+        resolved with, ``step`` the steps done, ``base_lrs`` the peaks; ``origin``,
+        ``origin_total`` and ``branches`` (``[at, then, total_steps]`` each) say how the
+        schedule came from the one the scheduler was built with.
         """
         return {
             "format": _FORMAT,
@@ -325,20 +379,76 @@ class RampupLR(LRScheduler):
             "step": self.last_epoch,
             "step_count": self._step_count,
             "base_lrs": list(self._peaks),
+            "origin": self._origin[0],
+            "origin_total": self._origin[1],
+            "branches": [list(item) for item in self._branches],
         }
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], *, allow_schedule_change: bool = False) -> None:
+    def _replayed(self, state: Mapping[str, Any], saved: str, total: int | None) -> Schedule | None:
+        """The checkpoint's branches made again on this scheduler's schedule, when it is their origin."""
+        origin, origin_total, branches = state.get("origin"), state.get("origin_total"), state.get("branches")
+        if origin != str(self.schedule) or origin_total != self.schedule.total_steps or not branches:
+            return None
+        if not isinstance(branches, (list, tuple)) or not all(
+            isinstance(item, (list, tuple)) and len(item) == 3 for item in branches
+        ):
+            raise RampupError("state_dict['branches']", branches, "a list of [at, then, total_steps], as saved")
+        schedule = self.schedule
+        for at, then, new_total in branches:
+            schedule = schedule.branch(at, then, total_steps=new_total)
+        if str(schedule) != saved or schedule.total_steps != total:
+            raise RampupError(
+                "state_dict['branches']",
+                branches,
+                f"branches that make {saved!r} from {origin!r}",
+                hint="the checkpoint was edited, or written by another version of rampup",
+            )
+        return schedule
+
+    def _keep_past(self, saved: Schedule, step: int) -> tuple[Schedule, str]:
+        """Under ``keep_past``: the schedule to go on with, and how it was made (see load_state_dict)."""
+        if _same_past(self.schedule, saved, step):
+            return self.schedule, "own"
+        if self.schedule.total_steps != saved.total_steps and self.schedule.total_steps is not None:
+            return saved.branch(step, total_steps=self.schedule.total_steps), "stretched"
+        raise RampupError(
+            "schedule",
+            str(self.schedule),
+            f"a schedule whose steps before {step} are the checkpoint's ({str(saved)!r})",
+            hint=(
+                "the run has already used those rates: build the scheduler with the checkpoint's schedule, "
+                "branch it (RampupLR.branch or Schedule.branch), or change only total_steps to stretch its rest"
+            ),
+        )
+
+    def load_state_dict(
+        self,
+        state_dict: Mapping[str, Any],
+        *,
+        allow_schedule_change: bool = False,
+        keep_past: bool | None = None,
+    ) -> None:
         """Resume at the saved step, and set the groups' rates for it.
 
         The checkpoint's schedule must be this scheduler's (same resolved spec, same
-        total), else a :class:`RampupError` says what differs. To continue a run on a
-        new schedule (a longer run: ``RampupLR(optimizer, spec, total_steps=new)``),
-        pass ``allow_schedule_change=True``: the step and peaks come from the
-        checkpoint, and the rates follow this scheduler's schedule from that step on.
+        total), or made from it by :meth:`branch` (the branches are made again), else a
+        :class:`RampupError` says what differs and nothing changes.
+
+        To continue a run on another total without touching its past, build the
+        scheduler with the new total and ``keep_past=True`` (default: the constructor's):
+        if this schedule's rates before the saved step are the checkpoint's, bit for bit,
+        the run goes on with this schedule; else the checkpoint's schedule is branched at
+        the saved step with this total (:meth:`rampup.Schedule.branch`: its rest
+        stretched). A schedule with the checkpoint's total but another past is refused.
+
+        ``allow_schedule_change=True`` switches to this scheduler's schedule from the
+        saved step on, whatever the past was (a warmup may restart: rates jump).
 
         The rates are written here too, so it does not matter whether the optimizer's
         state was loaded before or after.
         """
+        if keep_past is None:
+            keep_past = self.keep_past
         saved_text = _state_entry(state_dict, "schedule", "RampupLR")
         _check_format(state_dict, "RampupLR")
         if not isinstance(saved_text, str):
@@ -360,15 +470,29 @@ class RampupLR(LRScheduler):
                 f"{len(self.optimizer.param_groups)} rates, one per parameter group of the optimizer",
             )
         floats = [_as_float(peak, "state_dict['base_lrs']") for peak in peaks]
-        if not allow_schedule_change:
+        same = saved_text == str(self.schedule) and saved_total == self.schedule.total_steps
+        adopted: tuple[Schedule, list[list[Any]], tuple[str, int | None]] | None = None
+        if same:
+            adopted = (self.schedule, _branches_of(state_dict), _origin_of(state_dict, self._origin))
+        elif (replayed := self._replayed(state_dict, saved_text, saved_total)) is not None:
+            adopted = (replayed, _branches_of(state_dict), _origin_of(state_dict, self._origin))
+        elif keep_past and not allow_schedule_change:
+            saved = Schedule.parse(saved_text).resolve(saved_total)
+            schedule, how = self._keep_past(saved, step)
+            if how == "own":
+                adopted = (schedule, [], (str(schedule), schedule.total_steps))
+            else:
+                record = [step, None, schedule.total_steps]
+                adopted = (schedule, [*_branches_of(state_dict), record], _origin_of(state_dict, self._origin))
+        if adopted is None and not allow_schedule_change:
             if saved_total != self.schedule.total_steps:
                 raise RampupError(
                     "total_steps",
                     self.schedule.total_steps,
                     f"{saved_total}, the total the checkpoint was made with",
                     hint=(
-                        f"build RampupLR with total_steps={saved_total} to resume the same run, or pass "
-                        "load_state_dict(..., allow_schedule_change=True) to continue on the new total"
+                        f"build RampupLR with total_steps={saved_total} to resume the same run, or with "
+                        "keep_past=True to keep the rates used so far and stretch the rest over the new total"
                     ),
                 )
             if saved_text != str(self.schedule):
@@ -378,6 +502,8 @@ class RampupLR(LRScheduler):
                     f"{saved_text!r}, the schedule the checkpoint was made with",
                     hint="build RampupLR with that schedule, or pass allow_schedule_change=True to switch",
                 )
+        if adopted is not None:
+            self._adopt(*adopted)
         self._peaks = floats
         self.base_lrs = list(floats)
         self._step_count = count
@@ -386,6 +512,29 @@ class RampupLR(LRScheduler):
 
     def __repr__(self) -> str:
         return f"RampupLR({str(self.schedule)!r}, total_steps={self.schedule.total_steps}, step={self.last_epoch})"
+
+
+def _branches_of(state: Mapping[str, Any]) -> list[list[Any]]:
+    branches = state.get("branches", [])
+    return [list(item) for item in branches] if isinstance(branches, (list, tuple)) else []
+
+
+def _origin_of(state: Mapping[str, Any], default: tuple[str, int | None]) -> tuple[str, int | None]:
+    origin = state.get("origin")
+    return (origin, state.get("origin_total")) if isinstance(origin, str) else default
+
+
+#: steps compared at once by :func:`_same_past` (8 MB of float64 per schedule)
+_PAST_BLOCK = 1 << 20
+
+
+def _same_past(ours: Schedule, theirs: Schedule, step: int) -> bool:
+    """Whether two schedules give the same rates, bit for bit, at every step before ``step``."""
+    for begin in range(0, step, _PAST_BLOCK):
+        steps = np.arange(begin, min(step, begin + _PAST_BLOCK), dtype=np.float64)
+        if ours.values(steps).tobytes() != theirs.values(steps).tobytes():
+            return False
+    return True
 
 
 #: ``step`` methods run eagerly when called from inside a ``torch.compile``d function
