@@ -368,21 +368,22 @@ class RampupLR(LRScheduler):
         """Plain data only (loads with ``torch.load(..., weights_only=True)``).
 
         ``schedule`` is the resolved spec text, ``total_steps`` the total it was
-        resolved with, ``step`` the steps done, ``base_lrs`` the peaks; ``origin``,
-        ``origin_total`` and ``branches`` (``[at, then, total_steps]`` each) say how the
-        schedule came from the one the scheduler was built with.
+        resolved with, ``step`` the steps done, ``base_lrs`` the peaks. After a branch,
+        ``origin``, ``origin_total`` and ``branches`` (``[at, then, total_steps]`` each)
+        say how the schedule came from the one the scheduler was built with.
         """
-        return {
+        state: dict[str, Any] = {
             "format": _FORMAT,
             "schedule": str(self.schedule),
             "total_steps": self.schedule.total_steps,
             "step": self.last_epoch,
             "step_count": self._step_count,
             "base_lrs": list(self._peaks),
-            "origin": self._origin[0],
-            "origin_total": self._origin[1],
-            "branches": [list(item) for item in self._branches],
         }
+        if self._branches:
+            state["origin"], state["origin_total"] = self._origin
+            state["branches"] = [list(item) for item in self._branches]
+        return state
 
     def _replayed(self, state: Mapping[str, Any], saved: str, total: int | None) -> Schedule | None:
         """The checkpoint's branches made again on this scheduler's schedule, when it is their origin."""
@@ -491,8 +492,9 @@ class RampupLR(LRScheduler):
                     self.schedule.total_steps,
                     f"{saved_total}, the total the checkpoint was made with",
                     hint=(
-                        f"build RampupLR with total_steps={saved_total} to resume the same run, or with "
-                        "keep_past=True to keep the rates used so far and stretch the rest over the new total"
+                        f"build RampupLR with total_steps={saved_total} to resume the same run, with "
+                        "keep_past=True to keep the rates used so far and stretch the rest over the new total, "
+                        "or pass load_state_dict(..., allow_schedule_change=True) to switch to the new plan"
                     ),
                 )
             if saved_text != str(self.schedule):
