@@ -65,6 +65,7 @@ PRESET_RUNS: dict[str, dict[str, Any]] = {
     "llama": {"total_steps": 250000},  # 1T tokens at 4M per step
     "wsd": {"total_steps": 10000},
     "goyal": {"total_steps": 9000, "steps_per_epoch": 100},  # 90 epochs
+    "rewarm": {"total_steps": 20000},
 }
 
 #: an example spec for every curve: warmups followed by a hold, decays after a short linear warmup

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, Literal
 
-from rampup.durations import MAX_STEPS, Duration, ResolveContext, ceil_steps, format_number
+from rampup.checks import positive
+from rampup.durations import MAX_STEPS, Duration, ResolveContext, ceil_steps, floor_steps, format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, parse
 
@@ -66,6 +67,7 @@ __all__ = [
     "one_epoch",
     "quick_rule",
     "recommend",
+    "rewarm",
     "small_dataset",
     "vit_epochs",
 ]
@@ -80,8 +82,15 @@ SMALL_DATASET = 100_000
 Family = Literal["adam", "radam", "lion", "sgd"]
 Placement = Literal["post", "pre"]
 
-REGIMES: tuple[str, ...] = ("lora", "qlora", "full", "pretrain")
+REGIMES: tuple[str, ...] = ("lora", "qlora", "full", "pretrain", "continue")
 _REGIME_ALIASES = {
+    "continued": "continue",
+    "continual": "continue",
+    "continued-pretraining": "continue",
+    "continual-pretraining": "continue",
+    "cpt": "continue",
+    "rewarm": "continue",
+    "re-warm": "continue",
     "finetune": "full",
     "fine-tune": "full",
     "full-finetune": "full",
@@ -163,6 +172,16 @@ SRC_LN = "Xiong et al. 2020, On Layer Normalization in the Transformer Architect
 SRC_SGD = "Ma & Yarats 2021 (arXiv:1910.04209): the 2 / (1 - beta2) bound comes from Adam's second-moment estimate"
 SRC_RUN = "Hugging Face Trainer: ceil(len(dataloader) / gradient_accumulation_steps) updates per epoch"
 SRC_POLICY = "rampup's advisor policy (docs/advisor.md)"
+SRC_REWARM = (
+    "Gupta et al. 2023, Continual Pre-Training of Large Language Models: How to (re)warm your model? "
+    "(arXiv:2308.04014): re-warm and re-decay, the warmup's length (0.5-2%) matters little; Ibrahim et al. 2024, "
+    "Simple and Scalable Strategies to Continually Pre-train Large Language Models (arXiv:2403.08763): linear "
+    "re-warming over 1% of the iterations to the pretraining peak, cosine re-decay"
+)
+#: the re-warming share of a continued run, in percent (Ibrahim et al. 2024; Gupta et al. 2023 found 0.5-2% alike)
+REWARM_PERCENT = 1
+#: what follows the re-warming in a continued run unless ``decay`` is given: both papers' cosine to 10% of the peak
+REWARM_DECAY = "cosine(to=0.1)"
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -280,14 +299,6 @@ def _share_steps(percent: float, total_steps: int) -> int:
 def _epoch_steps(epochs: float, steps_per_epoch: float) -> int:
     """``epochs`` epochs in whole steps, rounded up by the engine."""
     return Duration(epochs, "epochs").to_steps(ResolveContext(steps_per_epoch=steps_per_epoch))
-
-
-def _floor_steps(x: float) -> int:
-    """``floor(x)``, except that a value within 1e-9 (relative) of an integer is that integer."""
-    nearest = round(x)
-    if abs(x - nearest) <= 1e-9 * max(1.0, abs(x)):
-        return int(nearest)
-    return math.floor(x)
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -414,6 +425,23 @@ def large_model(total_steps: int, percent: int) -> RuleResult:
     return RuleResult(steps, Reason("large-model", SRC_LARGE, detail))
 
 
+def rewarm(total_steps: int) -> RuleResult:
+    """Continued pretraining from a checkpoint: re-warm over ``ceil(1% x total)`` steps of the continued run.
+
+    The checkpoint's rate has decayed; training on new data at that rate adapts little,
+    and jumping straight back to the peak spikes the loss. Gupta et al. 2023 re-warm and
+    re-decay (warmups of 0.5-2% of the run did about equally well); Ibrahim et al. 2024
+    re-warm linearly over 1% of the iterations to the pretraining peak and re-decay with a
+    cosine, which with replay matches retraining from scratch on the union of the data.
+    """
+    steps = _share_steps(REWARM_PERCENT, total_steps)
+    detail = (
+        f"continued pretraining: re-warm over {REWARM_PERCENT}% of the continued run, "
+        f"ceil({REWARM_PERCENT / 100:g} x {total_steps}) = {steps} (0.5-2% did about equally well)"
+    )
+    return RuleResult(steps, Reason("rewarm", SRC_REWARM, detail))
+
+
 def one_epoch(steps_per_epoch: float) -> RuleResult:
     """One epoch of warmup (the seed: ``warmup_steps = 1 * steps_per_epoch``), rounded up."""
     steps = _epoch_steps(1, steps_per_epoch)
@@ -467,7 +495,7 @@ def adam_untuned_bound(beta2: float) -> RuleResult:
 
 def max_share_cap(total_steps: int, share: float) -> int:
     """Never more than ``share`` of the run: ``floor(share * total)`` steps."""
-    return _floor_steps(share * total_steps)
+    return floor_steps(share * total_steps)
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -495,11 +523,7 @@ def _whole(name: str, value: object, low: int, expected: str) -> int | None:
 
 
 def _positive(name: str, value: object, expected: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) or float(value) <= 0:
-        raise RampupError(name, value, expected)
-    return float(value)
+    return None if value is None else positive(value, name, expected)
 
 
 def _run(
@@ -703,6 +727,11 @@ class _Setup:
         return self.regime in ("lora", "qlora")
 
     @property
+    def continued(self) -> bool:
+        """Continued pretraining from a checkpoint: re-warm and re-decay (Gupta et al. 2023, Ibrahim et al. 2024)."""
+        return self.regime == "continue"
+
+    @property
     def small(self) -> bool:
         """A fine-tuning dataset of fewer than :data:`SMALL_DATASET` examples (the 100-500 step rule)."""
         return not self.scratch and self.dataset_size is not None and self.dataset_size < SMALL_DATASET
@@ -758,6 +787,8 @@ def _setup(
     share = _positive("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
     if share is not None and share > 1:
         raise RampupError("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+    if decay is None:
+        decay = REWARM_DECAY if regime_key == "continue" else "linear"
     decay_text = _decay_text(decay)
     lr = _positive("peak_lr", peak_lr, "a learning rate > 0")
     base_rate = _positive("base_lr", base_lr, "a learning rate > 0")
@@ -810,6 +841,19 @@ def _base_rule(advice: _Advice, percent: int) -> RuleResult:
             hint="pass total_steps, or dataset_size, batch_size and epochs (only LoRA has a default without it)",
         )
     base: RuleResult
+    if setup.continued:
+        for share in (0.5, 2):
+            advice.weigh(
+                f"re-warm over {share:g}%",
+                RuleResult(_share_steps(share, total), Reason("rewarm", SRC_REWARM, "")),
+                "Gupta et al. found 0.5-2% about equally good; 1% is Ibrahim et al.'s",
+            )
+        advice.weigh(
+            "no re-warming: go on at the checkpoint's final rate",
+            None,
+            "a decayed rate adapts little to new data (Gupta et al. 2023): re-warm, then re-decay",
+        )
+        return rewarm(total)
     if setup.arch == "vit" and spe is not None:
         base = vit_epochs(spe)
     elif setup.arch == "bert" and not setup.scratch:
@@ -892,11 +936,13 @@ def _optimizer_bound(advice: _Advice) -> RuleResult | None:
     if family == "adam" and setup.betas is not None:
         bound = adam_untuned_bound(setup.betas[1])
         if not setup.scratch:
-            advice.weigh(
-                "Ma & Yarats' untuned warmup, 2 / (1 - beta2)",
-                bound,
-                "a bound for training from scratch (regime='pretrain'); fine-tuning starts from trained weights",
-            )
+            why_not = "a bound for training from scratch (regime='pretrain'); fine-tuning starts from trained weights"
+            if setup.continued:
+                why_not = (
+                    "a bound for training from scratch; a continued run starts from trained weights, and the "
+                    "re-warming papers warm up over 0.5-2% of the run (Gupta et al. 2023, Ibrahim et al. 2024)"
+                )
+            advice.weigh("Ma & Yarats' untuned warmup, 2 / (1 - beta2)", bound, why_not)
             return None
         if advice.warmup < bound.steps:
             detail = f"{bound.reason.detail}: a lower bound, raises {advice.warmup} to {bound.steps}"
@@ -961,7 +1007,7 @@ def recommend(
     base_lr: float | None = None,
     peak_lr: float | None = None,
     max_warmup_share: float | None = None,
-    decay: str = "linear",
+    decay: str | None = None,
 ) -> Recommendation:
     """The warmup for a training setup: a number of steps, the schedule, the reasons and the exports.
 
@@ -972,7 +1018,9 @@ def recommend(
     ``architecture`` is ``post-ln``, ``pre-ln``, ``bert``, ``vit`` or ``decoder``. ``base_lr`` (with
     ``base_batch_size``) is scaled to the batch; ``peak_lr`` is used as is;
     ``base_warmup_steps`` is a warmup tuned at ``base_batch_size``, scaled likewise.
-    ``decay`` is spec text for what follows the linear warmup (``cosine(to=0.1)``).
+    ``decay`` is spec text for what follows the linear warmup (``cosine(to=0.1)``); by default
+    ``linear``, and for ``regime="continue"`` (continued pretraining from a checkpoint) the
+    re-decay ``cosine(to=0.1)`` of Gupta et al. 2023 and Ibrahim et al. 2024.
     The rules and their order are in the module docstring and docs/advisor.md.
     """
     setup = _setup(
@@ -1002,6 +1050,15 @@ def recommend(
     percent, ln_reason = layer_norm_share(setup.placement, setup.opt.family)
     base = _base_rule(advice, percent)
     advice.reasons.append(base.reason)
+    if setup.continued:
+        then = (
+            "a cosine to 10% of the peak (both papers)" if setup.decay == REWARM_DECAY else f"{setup.decay}, as given"
+        )
+        detail = (
+            f"then re-decay: {then}; re-warm to the pretraining run's peak (Ibrahim et al.), not a new one: "
+            "a higher peak adapts more to the new data and forgets more of the old (Gupta et al.)"
+        )
+        advice.reasons.append(Reason("redecay", SRC_REWARM, detail))
     if ln_reason is not None and base.reason.rule in ("general-share", "small-dataset", "large-model"):
         advice.reasons.append(ln_reason)
     advice.warmup = base.steps

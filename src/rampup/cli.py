@@ -380,7 +380,7 @@ def recommend_command(
     optimizer: Annotated[str, typer.Option("--optimizer", help="adamw, adam, lamb, radam, lion, sgd...")] = "adamw",
     beta2: Annotated[float | None, typer.Option("--beta2", help="Adam's beta2 (default 0.999).")] = None,
     betas: Annotated[str | None, typer.Option("--betas", help="beta1,beta2, e.g. 0.9,0.95.")] = None,
-    regime: Annotated[str | None, typer.Option("--regime", help="lora, qlora, full or pretrain.")] = None,
+    regime: Annotated[str | None, typer.Option("--regime", help="lora, qlora, full, pretrain or continue.")] = None,
     architecture: Annotated[
         str | None, typer.Option("--architecture", help="post-ln, pre-ln, bert, vit or decoder.")
     ] = None,
@@ -390,7 +390,10 @@ def recommend_command(
     ] = None,
     peak_lr: Annotated[float | None, typer.Option("--peak-lr", help="Peak learning rate, used as is.")] = None,
     base_lr: Annotated[float | None, typer.Option("--base-lr", help="Rate at the base batch, scaled.")] = None,
-    decay: Annotated[str, typer.Option("--decay", help="After the warmup: linear, cosine(to=0.1)...")] = "linear",
+    decay: Annotated[
+        str | None,
+        typer.Option("--decay", help="After the warmup: linear (default; continue: cosine(to=0.1)), cosine..."),
+    ] = None,
     max_warmup_share: Annotated[
         float | None,
         typer.Option(

@@ -160,11 +160,32 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
         goyal(),
+        Preset(
+            name="rewarm",
+            spec="linear(1%) -> cosine(to=0.1)",
+            title="Continued pretraining from a checkpoint: re-warm over 1% to the pretraining peak, cosine re-decay",
+            source=(
+                "Ibrahim et al. 2024, Simple and Scalable Strategies to Continually Pre-train Large Language Models "
+                "(arXiv:2403.08763); Gupta et al. 2023, Continual Pre-Training of Large Language Models: How to "
+                "(re)warm your model? (arXiv:2308.04014)"
+            ),
+            notes=(
+                "Peak: the pretraining run's own. Gupta et al. found re-warming over 0.5-2% about equally good; "
+                "a higher peak adapts more to the new data and forgets more of the old."
+            ),
+        ),
     )
 }
 
 #: other names people use for the same recipes
-ALIASES: dict[str, str] = {"noam": "vaswani", "transformer": "vaswani", "unsloth": "lora", "deit": "vit"}
+ALIASES: dict[str, str] = {
+    "noam": "vaswani",
+    "transformer": "vaswani",
+    "unsloth": "lora",
+    "deit": "vit",
+    "continue": "rewarm",
+    "continued-pretraining": "rewarm",
+}
 
 
 def preset(name: str) -> Preset:
