@@ -24,6 +24,8 @@ __all__ = [
     "ResolveContext",
     "Unit",
     "ceil_steps",
+    "early_window",
+    "floor_steps",
     "format_number",
     "parse_number",
     "real_number",
@@ -89,6 +91,26 @@ def ceil_steps(x: float, field: str = "steps") -> int:
     """
     value = real_number(x)
     return step_count(math.nan if value is None else value, field)
+
+
+def floor_steps(x: float, field: str = "steps") -> int:
+    """``floor(x)``, except that a value within 1e-9 (relative) of an integer is that integer (the
+    counterpart of :func:`ceil_steps`, for caps: "at most 25% of the run")."""
+    value = real_number(x)
+    if value is None or not (math.isfinite(value) and 0 <= value <= MAX_STEPS):
+        raise RampupError(field, x, "a whole number of optimizer steps between 0 and 10**15")
+    nearest = round(value)
+    if abs(value - nearest) <= 1e-9 * max(1.0, abs(value)):
+        return int(nearest)
+    return math.floor(value)
+
+
+def early_window(warmup_steps: int, total_steps: int | None, share: float = 0.2, minimum: int = 0) -> int:
+    """The start of a run that instability is looked for in: the warmup, at least ``share`` of the run
+    (rounded up) and at least ``minimum`` updates. The lab counts spikes in it (``minimum`` 0), the
+    monitor watches it (``minimum`` 50, so that runs without warmup are watched too)."""
+    part = 0 if total_steps is None else ceil_steps(share * total_steps, "total_steps")
+    return max(warmup_steps, part, minimum)
 
 
 @dataclass(frozen=True)

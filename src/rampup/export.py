@@ -8,8 +8,9 @@ spec text (every length in steps), so the code runs exactly the rates that
   (:class:`rampup.torch.RampupLR`, :func:`rampup.lightning.scheduler_config`,
   :func:`rampup.optax.schedule`, :class:`rampup.keras.RampupSchedule`): exact by
   construction, since they evaluate the engine.
-- ``deepspeed``, ``megatron``, ``axolotl``: the tool's own config (a DeepSpeed ``scheduler``
-  block, Megatron-LM flags, Axolotl YAML keys) when its scheduler computes exactly the same
+- ``deepspeed``, ``megatron``, ``axolotl``, ``llamafactory``, ``timm``, ``nemo``: the tool's own config
+  (a DeepSpeed ``scheduler`` block, Megatron-LM flags, Axolotl or LLaMA-Factory YAML keys, timm's
+  ``train.py`` flags, a NeMo ``optim.sched`` block) when its scheduler computes exactly the same
   rates, checked by reading the text back with ``rampup inspect``; else a
   :class:`~rampup.RampupError` with the nearest exact spec (:mod:`rampup.conventions`).
 - ``hf``, ``trl``: the built-in scheduler's ``TrainingArguments`` / ``SFTConfig``
@@ -30,6 +31,7 @@ import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from rampup.checks import learning_rate
 from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
@@ -62,6 +64,7 @@ class _Plan:
     ) -> None:
         original = as_schedule(spec)
         self.resolved = original.resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
+        self.steps_per_epoch = steps_per_epoch
         self.total: int | None = self.resolved.context.total_steps
         self.peak_note = ""
         if peak_lr is None:
@@ -69,9 +72,7 @@ class _Plan:
             if peak_lr is None:
                 peak_lr = DEFAULT_PEAK_LR
                 self.peak_note = "  # the peak learning rate: set yours (rampup export --peak-lr X)"
-        if isinstance(peak_lr, bool) or not isinstance(peak_lr, (int, float)) or not peak_lr > 0:
-            raise RampupError("peak_lr", peak_lr, "a learning rate > 0")
-        self.peak = float(peak_lr)
+        self.peak = learning_rate(peak_lr)
         self.text = str(self.resolved)
         run = f"resolved for a run of {self.total} updates" if self.total is not None else "open-ended"
         self.header = f"# rampup schedule: {original} ({run})"
@@ -286,15 +287,18 @@ _TRAINERS: dict[str, Callable[[_Plan, bool], str]] = {"hf": _hf, "trl": _trl}
 
 
 def _config_text(key: str, plan: _Plan) -> str:
-    """Another tool's config (DeepSpeed JSON, Megatron flags, Axolotl YAML): exact, or an error naming the nearest."""
-    from rampup.conventions import axolotl, deepspeed, megatron
+    """Another tool's config (DeepSpeed JSON, Megatron flags, Axolotl YAML...): exact, or an error naming the nearest."""
+    from rampup.conventions import axolotl, deepspeed, llamafactory, megatron, nemo, timm
 
     writers = {"deepspeed": deepspeed.export_config, "megatron": megatron.export_flags, "axolotl": axolotl.export_yaml}
+    writers.update(llamafactory=llamafactory.export_yaml, nemo=nemo.export_yaml)
+    if key == "timm":
+        return timm.export_flags(plan.resolved, plan.total, plan.peak, plan.steps_per_epoch)
     return writers[key](plan.resolved, plan.total, plan.peak)
 
 
 #: the tools whose own config file ``rampup export --to`` writes (checked by reading it back: ``rampup inspect``)
-CONFIGS: tuple[str, ...] = ("deepspeed", "megatron", "axolotl")
+CONFIGS: tuple[str, ...] = ("deepspeed", "megatron", "axolotl", "llamafactory", "timm", "nemo")
 
 #: the frameworks ``rampup export --to`` knows
 TARGETS: tuple[str, ...] = ("torch", "hf", "trl", "lightning", "optax", "keras")
@@ -318,7 +322,7 @@ def export(
     """
     key = str(target).strip().lower()
     if key not in TARGETS and key not in CONFIGS:
-        raise RampupError("--to", target, f"one of {', '.join(TARGETS)}")
+        raise RampupError("--to", target, f"one of {', '.join(TARGETS + CONFIGS)}")
     plan = _Plan(spec, total_steps, peak_lr, steps_per_epoch, tokens_per_step)
     if key in _TRAINERS:
         return _TRAINERS[key](plan, strict)

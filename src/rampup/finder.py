@@ -59,7 +59,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rampup.advisor import Alternative, Reason, Recommendation, exports_for, recommend
-from rampup.durations import format_number
+from rampup.checks import positive, whole
+from rampup.durations import ceil_steps, format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
@@ -196,16 +197,10 @@ class WarmupFinding(Recommendation):
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise RampupError(name, value, "a number > 0")
-    return float(value)
-
-
-def _whole(name: str, value: object, lowest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise RampupError(name, value, f"a whole number >= {lowest}")
-    return value
+def _candidate_lengths(shares: Iterable[float], total: int) -> list[int]:
+    """The pilots' warmup lengths: each share of ``total`` rounded up as the engine rounds ``linear(S%)``
+    (``durations.ceil_steps``: 7% of 100 is 7, not the 8 of ``math.ceil(0.07 * 100)``), without repeats."""
+    return sorted({ceil_steps(share * total) for share in shares})
 
 
 def _shares(shares: object, max_share: float) -> tuple[float, ...]:
@@ -565,27 +560,27 @@ def find_warmup(
         raise RampupError("loss_fn", type(loss_fn).__name__, "a function (model, batch) -> loss tensor")
     if not callable(make_optimizer):
         raise RampupError("make_optimizer", type(make_optimizer).__name__, "a function (model, lr) -> Optimizer")
-    target = _positive("target_lr", target_lr)
-    total = _whole("total_steps", total_steps, 2)
-    max_share = _positive("max_share", max_share)
+    target = positive(target_lr, "target_lr")
+    total = whole(total_steps, "total_steps", 2)
+    max_share = positive(max_share, "max_share")
     if max_share > 1:
         raise RampupError("max_share", max_share, "a share of the run in (0, 1]")
     candidate_shares = _shares(shares, max_share)
-    noise_z = _positive("noise_z", noise_z) if noise_z != 0 else 0.0
-    budget = _positive("budget", budget)
+    noise_z = positive(noise_z, "noise_z") if noise_z != 0 else 0.0
+    budget = positive(budget, "budget")
     if probe_tolerance < 0 or not math.isfinite(probe_tolerance):
         raise RampupError("probe_tolerance", probe_tolerance, "a relative rise of the loss >= 0")
-    bisections = _whole("bisections", bisections, 0)
-    start_fraction = _positive("start_fraction", start_fraction)
+    bisections = whole(bisections, "bisections", 0)
+    start_fraction = positive(start_fraction, "start_fraction")
     as_schedule(decay).resolve(total)  # a bad decay fails here, before any run
     fallback_kwargs = _fallback_kwargs(fallback, total, decay, target)
     recommend(**fallback_kwargs)  # a bad fallback fails here too, not after the probes
     if screen_steps is None:
-        screen = max(1, math.ceil(SCREEN_SHARE * total))
+        screen = max(1, ceil_steps(SCREEN_SHARE * total))
     else:
-        screen = min(total, _whole("screen_steps", screen_steps, 1))
-    margin = math.ceil(MARGIN_SHARE * total)
-    lengths = sorted({math.ceil(share * total) for share in candidate_shares})
+        screen = min(total, whole(screen_steps, "screen_steps", 1))
+    margin = ceil_steps(MARGIN_SHARE * total)
+    lengths = _candidate_lengths(candidate_shares, total)
     horizon = min(total, max(screen, max(lengths) + margin))
     train = _take(batches, horizon + (0 if eval_batches is not None else DEFAULT_EVAL_BATCHES), "batches")
     if eval_batches is not None:
@@ -595,7 +590,7 @@ def find_warmup(
     shuffled = list(range(screen, horizon))
     random.Random(seed).shuffle(shuffled)
     order_b = train[:screen] + [train[index] for index in shuffled]  # order B: the same batches after the screen
-    spacing = max(1, math.ceil(SMOOTH_SPACING * total))
+    spacing = max(1, ceil_steps(SMOOTH_SPACING * total))
 
     rng_state = torch.random.get_rng_state()
     bench = _Bench(model, loss_fn, make_optimizer, train, held_out, seed)

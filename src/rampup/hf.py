@@ -46,6 +46,8 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without transformers
     raise ImportError("rampup.hf needs PyTorch and Hugging Face transformers: pip install 'rampup[hf]'") from error
 
+from rampup.checks import optional_learning_rate
+from rampup.conventions.hf import updates_for_epochs
 from rampup.conventions.hf_builtins import BuiltinScheduler, match_builtin
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
@@ -198,15 +200,7 @@ def training_args(
 
 
 def _check_peak(peak_lr: float | None) -> float | None:
-    if peak_lr is None:
-        return None
-    if (
-        isinstance(peak_lr, bool)
-        or not isinstance(peak_lr, (int, float))
-        or not (peak_lr > 0 and math.isfinite(peak_lr))
-    ):
-        raise RampupError("peak_lr", peak_lr, "a learning rate > 0")
-    return float(peak_lr)
+    return optional_learning_rate(peak_lr)
 
 
 # ---------------------------------------------------------------------- Trainer's number of updates
@@ -269,7 +263,7 @@ def trainer_total_steps(args: Any, num_examples: int | None, *, world_size: int 
             "num_examples", None, "the training set's length", hint="a dataset without a length needs max_steps > 0"
         )
     per_epoch = trainer_steps_per_epoch(args, num_examples, world_size=world_size)
-    return math.ceil(float(args.num_train_epochs) * per_epoch)
+    return updates_for_epochs(float(args.num_train_epochs), per_epoch)
 
 
 # ---------------------------------------------------------------------- RampupLR inside Trainer

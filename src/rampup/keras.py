@@ -23,7 +23,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from rampup.errors import RampupError
+from rampup.checks import learning_rate
 from rampup.schedule import Schedule, as_schedule
 
 if "keras" not in sys.modules and "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
@@ -59,12 +59,11 @@ class RampupSchedule(keras.optimizers.schedules.LearningRateSchedule):  # type: 
         tokens_per_step: float | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(peak_lr, bool) or not isinstance(peak_lr, (int, float)) or not peak_lr > 0:
-            raise RampupError("peak_lr", peak_lr, "a learning rate > 0")
+        peak = learning_rate(peak_lr)
         self.schedule = as_schedule(schedule).resolve(
             total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step
         )
-        self.peak_lr = float(peak_lr)
+        self.peak_lr = peak
 
     def __call__(self, step: Any) -> Any:
         steps = keras.ops.cast(step, "float32")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rampup.errors import RampupError
+from rampup.checks import learning_rate
 from rampup.schedule import Schedule, as_schedule
 
 try:
@@ -40,10 +40,8 @@ def schedule(
     lengths are resolved with ``total_steps`` (and epochs/tokens as needed).
     The result is in JAX's default float type (float32 unless x64 is enabled).
     """
-    if isinstance(peak_lr, bool) or not isinstance(peak_lr, (int, float)) or not peak_lr > 0:
-        raise RampupError("peak_lr", peak_lr, "a learning rate > 0")
+    peak = learning_rate(peak_lr)
     resolved = as_schedule(spec).resolve(total_steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step)
-    peak = float(peak_lr)
 
     def rampup_schedule(count: Any) -> Any:
         steps = jnp.asarray(count, dtype=jnp.result_type(float))

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from rampup.checks import learning_rate
 from rampup.errors import RampupError
 from rampup.presets import ALIASES, PRESETS
 from rampup.schedule import Schedule, as_schedule
@@ -154,10 +155,7 @@ def _peaks(peak_lr: float | Sequence[float] | None, count: int) -> list[float | 
     peaks = [peak_lr] * count if isinstance(peak_lr, (int, float)) else list(peak_lr)
     if len(peaks) != count:
         raise RampupError("peak_lr", list(peaks), f"one learning rate, or one for each of the {count} schedules")
-    for peak in peaks:
-        if isinstance(peak, bool) or not isinstance(peak, (int, float)) or not (math.isfinite(peak) and peak > 0):
-            raise RampupError("peak_lr", peak, "a learning rate > 0")
-    return [float(peak) for peak in peaks]
+    return [learning_rate(peak) for peak in peaks]
 
 
 def _prepare(

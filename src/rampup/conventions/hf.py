@@ -4,7 +4,9 @@ Sources: ``transformers/optimization.py`` (the ``_get_*_lr_lambda`` functions) a
 ``transformers/training_args.py`` (``get_warmup_steps``: ``warmup_steps`` below 1 is a
 ratio, ``ceil(total * ratio)`` in floating point), ``transformers/trainer.py``
 (``set_initial_training_values``: updates per epoch ``max(ceil(batches / accumulation), 1)``,
-total ``ceil(epochs * per_epoch)`` unless ``max_steps > 0``), transformers 5.24.
+total ``ceil(epochs * per_epoch)`` unless ``max_steps > 0``), transformers 5.24. ``warmup_stable_decay``
+is ``get_wsd_schedule`` / ``_get_wsd_scheduler_lambda`` there: it needs ``num_decay_steps`` in
+``lr_scheduler_kwargs`` (Trainer alone passes none; LLaMA-Factory fills it in).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 from rampup.durations import format_number
 from rampup.errors import RampupError
 
-__all__ = ["SCHEDULERS", "multipliers", "spec_for", "total_steps", "updates_per_epoch", "warmup_steps"]
+__all__ = ["SCHEDULERS", "WSD", "WSD_KWARGS", "multipliers", "spec_for", "total_steps", "updates_for_epochs", "updates_per_epoch", "warmup_steps"]
 
 #: the scheduler names whose formula is restated here, with their ``lr_scheduler_kwargs``
 SCHEDULERS: dict[str, tuple[str, ...]] = {
@@ -32,6 +34,12 @@ SCHEDULERS: dict[str, tuple[str, ...]] = {
     "polynomial": ("lr_end", "power"),
     "inverse_sqrt": ("timescale",),
 }
+
+#: ``warmup_stable_decay``: its name and keywords (``get_wsd_schedule``), read where a tool fills them in
+WSD = "warmup_stable_decay"
+WSD_KWARGS = ("num_stable_steps", "num_decay_steps", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles")
+#: the curves of ``warmup_type`` and ``decay_type``
+WSD_CURVES = ("linear", "cosine", "1-sqrt")
 
 
 def warmup_steps(warmup: float, total: int) -> int:
@@ -56,7 +64,13 @@ def total_steps(
 ) -> int:
     """Trainer's number of updates from the run's size (``max_steps`` unset, no ``dataloader_drop_last``):
     ``ceil(epochs * updates_per_epoch)`` in floating point, as ``set_initial_training_values`` computes it."""
-    return math.ceil(epochs * updates_per_epoch(dataset_size, batch_size, grad_accum, num_processes))
+    return updates_for_epochs(epochs, updates_per_epoch(dataset_size, batch_size, grad_accum, num_processes))
+
+
+def updates_for_epochs(epochs: float, per_epoch: int) -> int:
+    """Trainer's ``ceil(num_train_epochs * updates_per_epoch)``, in floating point as Trainer computes it
+    (0.28 epochs of 25 updates is 8, not 7: the tool's rounding, kept on purpose)."""
+    return math.ceil(epochs * per_epoch)
 
 
 def multipliers(
@@ -95,7 +109,71 @@ def multipliers(
         scale = float(timescale) if timescale is not None else (w or 10_000.0)
         shift = scale - w
         return np.where(in_warmup, warm, 1.0 / np.sqrt((s + shift) / scale))
+    if name == WSD:
+        return wsd_multipliers(warmup, total, kwargs, s)
     raise RampupError("lr_scheduler_type", name, f"one of {', '.join(SCHEDULERS)}")
+
+
+def wsd_settings(warmup: int, total: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``get_wsd_schedule``'s arguments with its defaults: stable ``T - W - D`` unless given, cosine decay, 0 floor."""
+    decay = int(kwargs["num_decay_steps"])
+    stable = kwargs.get("num_stable_steps")
+    return {
+        "stable": int(stable) if stable is not None else total - warmup - decay,
+        "decay": decay,
+        "warmup_type": str(kwargs.get("warmup_type", "linear")),
+        "decay_type": str(kwargs.get("decay_type", "cosine")),
+        "min_lr_ratio": float(kwargs.get("min_lr_ratio", 0.0)),
+        "num_cycles": float(kwargs.get("num_cycles", 0.5)),
+    }
+
+
+def wsd_multipliers(
+    warmup: int, total: int, kwargs: Mapping[str, Any], steps: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``_get_wsd_scheduler_lambda``: warmup from ``m`` (linear, cosine or 1-sqrt), the peak held, a decay to ``m``, ``m``.
+
+    ``m`` is ``min_lr_ratio``; each phase's factor is ``f * (1 - m) + m``.
+    """
+    settings = wsd_settings(warmup, total, kwargs)
+    s = np.asarray(steps, dtype=np.float64)
+    w, stable, decay = float(warmup), float(settings["stable"]), float(settings["decay"])
+    m = settings["min_lr_ratio"]
+    up = s / max(1.0, w)
+    kind = settings["warmup_type"]
+    if kind == "cosine":
+        rise = 0.5 * (1.0 - np.cos(math.pi * up))
+    elif kind == "1-sqrt":
+        rise = 1.0 - np.sqrt(np.maximum(1.0 - up, 0.0))
+    else:
+        rise = up
+    down = (s - w - stable) / max(1.0, decay)
+    kind = settings["decay_type"]
+    if kind == "cosine":
+        fall = 0.5 * (1.0 + np.cos(math.pi * settings["num_cycles"] * 2.0 * down))
+    elif kind == "1-sqrt":
+        fall = 1.0 - np.sqrt(np.maximum(down, 0.0))
+    else:
+        fall = 1.0 - down
+    out = np.where(s < w, np.maximum(0.0, rise * (1.0 - m) + m), 1.0)
+    out = np.where((s >= w + stable) & (s < w + stable + decay), np.maximum(0.0, fall * (1.0 - m) + m), out)
+    return np.where(s >= w + stable + decay, m, out)
+
+
+def wsd_spec(warmup: int, total: int, kwargs: Mapping[str, Any]) -> str:
+    """The rampup spec of ``warmup_stable_decay``: ``W(from=m) -> constant(S) -> D(to=m)``, then ``m`` held."""
+    settings = wsd_settings(warmup, total, kwargs)
+    m = settings["min_lr_ratio"]
+    parts = []
+    if warmup:
+        start = f", from={format_number(m)}" if m else ""
+        parts.append(f"{settings['warmup_type']}({warmup}{start})")
+    if settings["stable"] > 0:
+        parts.append(f"constant({settings['stable']})")
+    if settings["decay"] > 0:
+        cycles = _extra("cycles", settings["num_cycles"], 0.5) if settings["decay_type"] == "cosine" else ""
+        parts.append(f"{settings['decay_type']}({settings['decay']}{cycles}{_extra('to', m, 0.0)})")
+    return " -> ".join(parts) or "constant"
 
 
 def _extra(key: str, value: float, default: float) -> str:
@@ -123,5 +201,7 @@ def spec_for(name: str, warmup: int, total: int, kwargs: Mapping[str, Any], peak
     if name == "polynomial":
         lr_end, power = float(kwargs.get("lr_end", 1e-7)), float(kwargs.get("power", 1.0))
         return f"linear({w}) -> polynomial({t - w}{_extra('power', power, 1.0)}{_extra('to', lr_end / peak_lr, 0.0)})"
+    if name == WSD:
+        return wsd_spec(warmup, total, kwargs)
     timescale = kwargs.get("timescale")
     return f"linear({w}) -> inverse-sqrt" + ("" if timescale is None else f"(timescale={int(timescale)})")

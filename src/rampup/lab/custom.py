@@ -38,6 +38,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from rampup.durations import early_window
 from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.tasks import TASKS, OptimizerSettings, Task
@@ -451,7 +452,7 @@ def result_from(config: TrialConfig, outcome: object, *, wall_s: float = 0.0) ->
         or final > initial
         or not all(math.isfinite(value) for value in losses)
     )
-    window = max(schedule.warmup_steps, math.ceil(0.2 * config.steps))
+    window = early_window(schedule.warmup_steps, config.steps)
     finite_norms = [value for value in norms if math.isfinite(value)]
     eval_steps = [int(step) for step in outcome.get("eval_steps") or [0, len(losses) or config.steps]]
     eval_losses = _floats("eval_losses", outcome.get("eval_losses")) or [initial, final]

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rampup.durations import ceil_steps
 from rampup.lab.evidence import GRID
 from rampup.lab.store import TrialRow
 from rampup.monitor import KINDS, WarmupMonitor
@@ -65,7 +66,7 @@ Key = tuple[str, float, int]
 
 def catch_before(steps: int) -> int:
     """The step before which a failed run of ``steps`` updates must be flagged to count as caught."""
-    return min(CATCH_BEFORE, math.ceil(CATCH_SHARE * steps))
+    return min(CATCH_BEFORE, ceil_steps(CATCH_SHARE * steps))
 
 
 def _plain(row: TrialRow) -> bool:

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from rampup.durations import early_window
 from rampup.lab.data import TaskData, task_data
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.monitor import WarmupMonitor
@@ -179,7 +180,7 @@ def train(config: TrialConfig) -> TrialResult:
     eval_steps.append(len(losses))
     eval_losses.append(final)
     diverged = blew_up or not math.isfinite(final) or final > initial
-    window = max(schedule.warmup_steps, math.ceil(0.2 * config.steps))
+    window = early_window(schedule.warmup_steps, config.steps)
     return TrialResult(
         config=config,
         status="diverged" if diverged else "ok",

@@ -90,6 +90,8 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 from typing import Any, Literal, get_args
 
+from rampup.checks import fraction, ratio, whole
+from rampup.durations import early_window
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
@@ -138,29 +140,6 @@ class HoldEpisode:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _ratio(name: str, value: object, lowest: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= lowest:
-        raise RampupError(name, value, f"a number > {lowest:g}")
-    return float(value)
-
-
-def _fraction(name: str, value: object, what: str, *, zero: bool = False) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (value >= 0 if zero else value > 0)
-        or value > 1
-    ):
-        raise RampupError(name, value, f"a fraction in {'[0' if zero else '(0'}, 1]: {what}")
-    return float(value)
-
-
-def _count(name: str, value: object, lowest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise RampupError(name, value, f"a whole number >= {lowest}")
-    return value
 
 
 def _number(name: str, value: object) -> float:
@@ -271,33 +250,32 @@ class WarmupMonitor:
                 "schedule", None, "the planned schedule when action='hold'", hint="hold adapts a schedule's warmup"
             )
         self.action: Action = action
-        self.window = _count("window", window, 3)
-        self.min_history = _count("min_history", min_history, 1)
-        self.loss_spike = None if loss_spike is None else _ratio("loss_spike", loss_spike, 1.0)
-        self.early_jump = None if early_jump is None else _ratio("early_jump", early_jump, 1.0)
-        self.grad_blowup = None if grad_blowup is None else _ratio("grad_blowup", grad_blowup, 1.0)
-        self.grad_collapse = None if grad_collapse is None else _ratio("grad_collapse", grad_collapse, 1.0)
-        self.noise_z = _ratio("noise_z", noise_z, 0.0)
-        self.stall_rate = None if stall_rate is None else _fraction("stall_rate", stall_rate, "of the peak", zero=True)
-        self.stall_factor = _ratio("stall_factor", stall_factor, 0.0)
-        self.stall_grad = None if stall_grad is None else _ratio("stall_grad", stall_grad, 1.0)
+        self.window = whole(window, "window", 3)
+        self.min_history = whole(min_history, "min_history", 1)
+        self.loss_spike = None if loss_spike is None else ratio(loss_spike, "loss_spike", 1.0)
+        self.early_jump = None if early_jump is None else ratio(early_jump, "early_jump", 1.0)
+        self.grad_blowup = None if grad_blowup is None else ratio(grad_blowup, "grad_blowup", 1.0)
+        self.grad_collapse = None if grad_collapse is None else ratio(grad_collapse, "grad_collapse", 1.0)
+        self.noise_z = ratio(noise_z, "noise_z", 0.0)
+        self.stall_rate = None if stall_rate is None else fraction(stall_rate, "stall_rate", "of the peak", zero=True)
+        self.stall_factor = ratio(stall_factor, "stall_factor", 0.0)
+        self.stall_grad = None if stall_grad is None else ratio(stall_grad, "stall_grad", 1.0)
         self.stuck_share = (
-            None if stuck_share is None else _fraction("stuck_share", stuck_share, "of the first loss, e.g. 0.6")
+            None if stuck_share is None else fraction(stuck_share, "stuck_share", "of the first loss, e.g. 0.6")
         )
-        self.backoff = _fraction("backoff", backoff, "where the ramp's clock goes back to")
-        self.slowdown = _fraction("slowdown", slowdown, "how much slower the ramp goes on")
-        self.hold_steps = _count("hold_steps", hold_steps, 0)
-        self.hold_floor = _fraction("hold_floor", hold_floor, "the least share of the planned rate", zero=True)
-        self.max_holds = _count("max_holds", max_holds, 0)
-        self.hold_budget = _fraction("hold_budget", hold_budget, "the most of the planned total held back", zero=True)
+        self.backoff = fraction(backoff, "backoff", "where the ramp's clock goes back to")
+        self.slowdown = fraction(slowdown, "slowdown", "how much slower the ramp goes on")
+        self.hold_steps = whole(hold_steps, "hold_steps", 0)
+        self.hold_floor = fraction(hold_floor, "hold_floor", "the least share of the planned rate", zero=True)
+        self.max_holds = whole(max_holds, "max_holds", 0)
+        self.hold_budget = fraction(hold_budget, "hold_budget", "the most of the planned total held back", zero=True)
         self.warn = bool(warn)
         self.on_flag = on_flag
         self.warmup_steps = 0 if self.schedule is None else self.schedule.warmup_steps
         total = None if self.schedule is None else self.schedule.total_steps
         if watch_steps is None:
-            share = 0 if total is None else math.ceil(WATCH_SHARE * total)
-            watch_steps = max(self.warmup_steps, share, MIN_WATCH_STEPS)
-        self.watch_steps = _count("watch_steps", watch_steps, 0)
+            watch_steps = early_window(self.warmup_steps, total, WATCH_SHARE, MIN_WATCH_STEPS)
+        self.watch_steps = whole(watch_steps, "watch_steps", 0)
         #: the sum of the planned multipliers over the run (what ``hold_budget`` is a share of)
         self.planned_total = 0.0
         if self.schedule is not None:
