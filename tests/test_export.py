@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import memory_logger, tiny_llama, trainer_rate_recorder, word_tokenizer
 
 import rampup
 import rampup.keras  # selects a Keras backend before Keras loads, when none is configured
@@ -181,19 +182,6 @@ def _regression_model() -> Any:
     return Regression()
 
 
-def _recorder() -> Any:
-    from transformers import TrainerCallback
-
-    class Rates(TrainerCallback):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.rates: list[tuple[int, float]] = []
-
-        def on_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kw: Any) -> None:
-            self.rates.append((state.global_step, float(optimizer.param_groups[0]["lr"])))
-
-    return Rates()
-
-
 def _on_this_machine(code: str, tmp_path: Path, trl: bool) -> str:
     settings = (
         f'output_dir={str(tmp_path / "out")!r}, use_cpu=True, report_to=[], save_strategy="no", '
@@ -211,7 +199,7 @@ def _train_and_check(namespace: dict[str, Any], spec: str, builtin: bool) -> Non
     from rampup.torch import RampupLR
 
     trainer = namespace["trainer"]
-    recorder = _recorder()
+    recorder = trainer_rate_recorder()
     trainer.add_callback(recorder)
     trainer.train()
     assert trainer.state.max_steps == TOTAL
@@ -236,33 +224,11 @@ def test_trl_snippet_in_a_real_sft_trainer(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, spec: str, builtin: bool
 ) -> None:
     import datasets
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     datasets.disable_progress_bars()
     words = ["the", "a", "cat", "dog", "sat", "ran", "on", "mat", "big", "red"]
-    vocab = {word: index for index, word in enumerate(["<pad>", "<unk>", "<s>", "</s>", *words])}
-    word_level = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    word_level.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=word_level, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(vocab),
-            hidden_size=8,
-            intermediate_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            max_position_embeddings=32,
-            pad_token_id=0,
-            bos_token_id=2,
-            eos_token_id=3,
-        )
-    )
+    tokenizer = word_tokenizer(words)
+    model = tiny_llama(tokenizer, hidden_size=8)
     rng = random.Random(0)
     texts = datasets.Dataset.from_dict({"text": [" ".join(rng.choices(words, k=5)) for _ in range(24)]})
     code = printed(capsys, spec, "--to", "trl", "-n", str(TOTAL), "--peak-lr", str(PEAK))
@@ -278,7 +244,6 @@ def test_lightning_snippet_in_a_real_trainer(capsys: pytest.CaptureFixture[str])
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import LearningRateMonitor
-    from lightning.pytorch.loggers import Logger
     from torch.utils.data import DataLoader, TensorDataset
 
     code = printed(capsys, NO_BUILTIN, "--to", "lightning", "-n", str(TOTAL), "--peak-lr", str(PEAK))
@@ -295,24 +260,7 @@ def test_lightning_snippet_in_a_real_trainer(capsys: pytest.CaptureFixture[str])
 
     Module.configure_optimizers = configure_optimizers  # type: ignore[method-assign]
 
-    class Memory(Logger):
-        def __init__(self) -> None:
-            super().__init__()
-            self.rates: dict[int, float] = {}
-
-        name = "memory"  # type: ignore[assignment]
-        version = 0  # type: ignore[assignment]
-
-        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-            for key, value in metrics.items():
-                if key.startswith("lr-"):
-                    assert step is not None
-                    self.rates[step] = value
-
-        def log_hyperparams(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    logger = Memory()
+    logger = memory_logger()
     trainer = L.Trainer(
         accelerator="cpu",
         devices=1,
@@ -328,8 +276,9 @@ def test_lightning_snippet_in_a_real_trainer(capsys: pytest.CaptureFixture[str])
     data = TensorDataset(torch.randn(2 * TOTAL, 3, generator=generator), torch.randn(2 * TOTAL, generator=generator))
     trainer.fit(Module(), train_dataloaders=DataLoader(data, batch_size=2))
     assert trainer.global_step == TOTAL
-    assert sorted(logger.rates) == list(range(TOTAL))
-    got = [logger.rates[step] for step in range(TOTAL)]
+    rates = logger.rates()
+    assert sorted(rates) == list(range(TOTAL))
+    got = [rates[step] for step in range(TOTAL)]
     np.testing.assert_allclose(got, engine(NO_BUILTIN, TOTAL), rtol=1e-12, atol=1e-15)
 
 

@@ -22,11 +22,12 @@ import numpy as np
 import pytest
 import torch
 from accelerate.data_loader import BatchSamplerShard
+from conftest import assert_trainer_ran_the_engine, trainer_rate_recorder
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import BatchSampler, SequentialSampler
-from transformers import Trainer, TrainerCallback, TrainingArguments, get_scheduler
+from transformers import Trainer, TrainingArguments, get_scheduler
 
 import rampup
 import rampup.hf
@@ -61,16 +62,6 @@ class Points(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         return {"x": self.x[index], "labels": self.y[index]}
 
 
-class LearningRates(TrainerCallback):
-    """``(updates done before, rate used)`` for every optimizer update."""
-
-    def __init__(self) -> None:
-        self.rates: list[tuple[int, float]] = []
-
-    def on_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
-        self.rates.append((state.global_step, float(optimizer.param_groups[0]["lr"])))
-
-
 def make_args(tmp_path: Path, **kwargs: Any) -> TrainingArguments:
     base: dict[str, Any] = {
         "output_dir": str(tmp_path / "out"),
@@ -88,17 +79,8 @@ def make_args(tmp_path: Path, **kwargs: Any) -> TrainingArguments:
     return TrainingArguments(**base)
 
 
-def assert_rates_are_the_engines(trainer: Trainer, recorder: LearningRates, schedule: rampup.Schedule) -> None:
-    """Every update's rate is ``PEAK * schedule(step)``, and Trainer logged the same rates."""
-    steps = [step for step, _ in recorder.rates]
-    assert steps == list(range(trainer.state.max_steps))
-    got = np.array([rate for _, rate in recorder.rates])
-    np.testing.assert_allclose(got, PEAK * schedule.values(steps), rtol=1e-12, atol=1e-15)
-    # Trainer logs the rate of the update it just did under the step count it then reached
-    logged = [
-        (entry["step"], entry["learning_rate"]) for entry in trainer.state.log_history if "learning_rate" in entry
-    ]
-    assert logged == [(step + 1, rate) for step, rate in recorder.rates]
+def assert_rates_are_the_engines(trainer: Trainer, recorder: Any, schedule: rampup.Schedule) -> None:
+    assert_trainer_ran_the_engine(trainer, recorder, schedule, PEAK)
 
 
 # --------------------------------------------------------------------------- real Trainer runs
@@ -118,7 +100,7 @@ def test_builtin_scheduler_in_a_real_trainer_run(tmp_path: Path) -> None:
         "lr_scheduler_kwargs": {"num_cycles": 0.5, "min_lr_rate": 0.1},
         "learning_rate": PEAK,
     }
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     args = make_args(tmp_path, gradient_accumulation_steps=2, num_train_epochs=3, **kwargs)
     trainer = Trainer(model=TinyRegression(), args=args, train_dataset=data, callbacks=[recorder])
     trainer.train()
@@ -136,7 +118,7 @@ def test_rampup_trainer_runs_a_schedule_without_builtin(tmp_path: Path) -> None:
     args = make_args(tmp_path, gradient_accumulation_steps=2, num_train_epochs=2.5)
     assert rampup.hf.trainer_steps_per_epoch(args, len(data)) == 4
     assert rampup.hf.trainer_total_steps(args, len(data)) == 10
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     trainer = rampup.hf.RampupTrainer(
         model=TinyRegression(), args=args, train_dataset=data, callbacks=[recorder], schedule=spec
     )
@@ -157,7 +139,7 @@ def test_optimizers_recipe_with_trainer_total_steps(tmp_path: Path) -> None:
     model = TinyRegression()
     optimizer = torch.optim.AdamW(model.parameters(), lr=PEAK)
     scheduler = RampupLR(optimizer, spec, total_steps=total)
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     trainer = Trainer(
         model=model, args=args, train_dataset=data, optimizers=(optimizer, scheduler), callbacks=[recorder]
     )
@@ -173,7 +155,7 @@ def test_rampup_trainer_resumes_from_a_checkpoint(tmp_path: Path) -> None:
     args = make_args(tmp_path, max_steps=6, save_strategy="steps", save_steps=3)
     first = rampup.hf.RampupTrainer(model=TinyRegression(), args=args, train_dataset=data, schedule=spec)
     first.train()
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     again = rampup.hf.RampupTrainer(
         model=TinyRegression(), args=args, train_dataset=data, callbacks=[recorder], schedule=spec
     )

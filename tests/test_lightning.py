@@ -15,8 +15,8 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from conftest import memory_logger
 from lightning.pytorch.callbacks import LearningRateMonitor
-from lightning.pytorch.loggers import Logger
 from torch.utils.data import DataLoader, TensorDataset
 
 import rampup
@@ -25,29 +25,6 @@ from rampup.lightning import scheduler_config
 from rampup.torch import RampupLR
 
 PEAK = 0.05
-
-
-class MemoryLogger(Logger):
-    """Keeps what is logged, in memory (LearningRateMonitor needs a logger)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[tuple[int, dict[str, float]]] = []
-
-    @property
-    def name(self) -> str:
-        return "memory"
-
-    @property
-    def version(self) -> int:
-        return 0
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        assert step is not None
-        self.rows.append((step, dict(metrics)))
-
-    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 class Tiny(L.LightningModule):
@@ -75,7 +52,7 @@ def loader(size: int, batch: int = 2) -> DataLoader[tuple[torch.Tensor, ...]]:
 
 def fit(module: L.LightningModule, size: int, **trainer_kwargs: Any) -> tuple[L.Trainer, dict[int, float]]:
     """Fit on CPU; the rates LearningRateMonitor logged, by step (equal whenever a step is logged twice)."""
-    logger = MemoryLogger()
+    logger = memory_logger()
     trainer = L.Trainer(
         accelerator="cpu",
         devices=1,

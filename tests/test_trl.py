@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 import pytest
-import torch
-from tokenizers import Tokenizer, models, pre_tokenizers
+from conftest import assert_trainer_ran_the_engine, tiny_llama, trainer_rate_recorder, word_tokenizer
 from torch.optim.lr_scheduler import LambdaLR
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
+from transformers import PreTrainedTokenizerFast
 from trl import SFTConfig, SFTTrainer
 
 import rampup
@@ -51,12 +49,7 @@ WORDS = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> PreTrainedTokenizerFast:
-    vocab = {word: index for index, word in enumerate(["<pad>", "<unk>", "<s>", "</s>", *WORDS])}
-    word_level = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    word_level.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=word_level, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
+    return word_tokenizer(WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +58,6 @@ def texts() -> datasets.Dataset:
     rng = random.Random(0)
     lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))) for _ in range(11)]
     return datasets.Dataset.from_dict({"text": lines})
-
-
-def tiny_llama(tokenizer: PreTrainedTokenizerFast) -> LlamaForCausalLM:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=32,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    return LlamaForCausalLM(config)
 
 
 def sft_config(tmp_path: Path, **kwargs: Any) -> SFTConfig:
@@ -105,23 +81,8 @@ def sft_config(tmp_path: Path, **kwargs: Any) -> SFTConfig:
     return SFTConfig(**base)
 
 
-class LearningRates(TrainerCallback):
-    def __init__(self) -> None:
-        self.rates: list[tuple[int, float]] = []
-
-    def on_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
-        self.rates.append((state.global_step, float(optimizer.param_groups[0]["lr"])))
-
-
-def check(trainer: SFTTrainer, recorder: LearningRates, schedule: rampup.Schedule) -> None:
-    steps = [step for step, _ in recorder.rates]
-    assert steps == list(range(trainer.state.max_steps))
-    got = np.array([rate for _, rate in recorder.rates])
-    np.testing.assert_allclose(got, PEAK * schedule.values(steps), rtol=1e-12, atol=1e-15)
-    logged = [
-        (entry["step"], entry["learning_rate"]) for entry in trainer.state.log_history if "learning_rate" in entry
-    ]
-    assert logged == [(step + 1, rate) for step, rate in recorder.rates]
+def check(trainer: SFTTrainer, recorder: Any, schedule: rampup.Schedule) -> None:
+    assert_trainer_ran_the_engine(trainer, recorder, schedule, PEAK)
 
 
 def test_sft_config_builtin_in_a_real_sft_run(
@@ -133,7 +94,7 @@ def test_sft_config_builtin_in_a_real_sft_run(
     assert total == 6
     kwargs = rampup.trl.sft_config_args(spec, total)
     assert kwargs["lr_scheduler_type"] == "warmup_stable_decay"
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     trainer = SFTTrainer(
         model=tiny_llama(tokenizer),
         args=sft_config(tmp_path, **kwargs),
@@ -154,7 +115,7 @@ def test_rampup_sft_trainer_without_builtin(
     spec = "exponential(40%) -> cosine(cycles=1, to=0.2)"
     with pytest.raises(RampupError, match="RampupSFTTrainer"):
         rampup.trl.sft_config_args(spec, 6)
-    recorder = LearningRates()
+    recorder = trainer_rate_recorder()
     trainer = rampup.trl.RampupSFTTrainer(
         model=tiny_llama(tokenizer),
         args=sft_config(tmp_path, num_train_epochs=1.5),
