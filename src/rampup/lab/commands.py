@@ -84,8 +84,31 @@ def run_command(
         str | None,
         typer.Option("--monitor", help="'hold': the monitor adapts each warmup while training (label <warmup>+hold)."),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", help="local: worker processes on this machine; ray: Ray Core tasks (the rampup[ray] extra)."
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="With --backend ray: the running cluster's head, HOST:PORT (default: start a local Ray instance).",
+        ),
+    ] = None,
+    cpus_per_trial: Annotated[
+        float | None, typer.Option("--cpus-per-trial", help="With --backend ray: CPUs each trial reserves (default 1).")
+    ] = None,
+    gpus_per_trial: Annotated[
+        float | None, typer.Option("--gpus-per-trial", help="With --backend ray: GPUs each trial reserves (default 0).")
+    ] = None,
 ) -> None:
-    """Run a sweep of warmups x peak rates x seeds; finished trials in --db are skipped."""
+    """Run a sweep of warmups x peak rates x seeds; finished trials in --db are skipped.
+
+    With --backend ray, --workers is the most trials in flight (default: as many as the cluster's CPUs fit).
+    """
+    from rampup.lab.backends import make_backend
     from rampup.lab.demo import format_table
     from rampup.lab.metrics import cells
     from rampup.lab.monitoring import score
@@ -93,6 +116,7 @@ def run_command(
     from rampup.lab.store import Store
     from rampup.lab.tasks import get_task
 
+    runs_on = make_backend(backend, workers=workers, address=address, cpus=cpus_per_trial, gpus=gpus_per_trial)
     spec = get_task(task)
     rates = _rates(lr, spec.normal_lr, spec.high_lr)
     trials = plan_trials(spec.name, warmup, rates, seeds, steps=steps, beta2=beta2, monitor=monitor)
@@ -100,7 +124,7 @@ def run_command(
         from rampup.lab.custom import check_task
 
         check_task(trials[0])  # a task that raises is a --task error before the database is opened
-    summary = run_sweep(trials, db, workers=workers, progress=not quiet)
+    summary = run_sweep(trials, db, progress=not quiet, backend=runs_on)  # an unreachable Ray: before --db too
     with Store(db) as store:
         rows = store.rows(keys=summary.keys)
     typer.echo(format_table(cells(rows)))

@@ -10,11 +10,14 @@
   that warmup, then the decay;
 - a whole schedule (text with ``->``, or a preset name): used as it is.
 
-**Running.** Trials run in worker processes (spawn; one PyTorch thread each). The parent writes each
-result to SQLite as it arrives (:class:`rampup.lab.store.Store`) and skips the trials the database
-has already finished, so a killed sweep picks up where it stopped. A trial that raises is recorded as
-``failed`` with its message; a diverging one as ``diverged``; a worker that dies under a trial
-(killed, out of memory) costs that trial, recorded ``failed``; none of them stops the sweep.
+**Running.** Trials run through a backend (:mod:`rampup.lab.backends`): worker processes on this
+machine that import once and run many trials (``--backend local``, the default; one PyTorch thread
+each), or Ray Core tasks on a local Ray instance or a cluster (``--backend ray``). This process, the
+driver, writes each result to SQLite as it arrives (:class:`rampup.lab.store.Store`) and skips the
+trials the database has already finished, so a killed sweep picks up where it stopped. A trial that
+raises is recorded as ``failed`` with its message; a diverging one as ``diverged``; a worker that dies
+under a trial (killed, out of memory) costs that trial alone, which runs again, and is recorded
+``failed`` if it dies every time; none of them stops the sweep.
 
 **Concurrent sweeps.** Each sweep claims a trial in the database (a lease with owner and expiry,
 :meth:`rampup.lab.store.Store.claim`) right before running it, so two sweeps on one database split
@@ -29,20 +32,16 @@ from __future__ import annotations
 
 import importlib
 import math
-import multiprocessing
 import os
 import sys
-import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from rampup.errors import RampupError
+from rampup.lab.backends import RETRIES, WORKER_DIED, Backend, TrialFn, failure, make_backend
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.store import DEFAULT_DB, LEASE_S, Claim, LeaseKeeper, Store, new_owner
 from rampup.lab.tasks import OptimizerSettings, Task, get_task
@@ -50,6 +49,7 @@ from rampup.presets import is_preset
 from rampup.schedule import Schedule, as_schedule
 
 __all__ = [
+    "WORKER_DIED",
     "SweepSummary",
     "advisor_schedule",
     "plan_trials",
@@ -202,29 +202,7 @@ def run_trial(config: TrialConfig) -> TrialResult:
         finally:
             torch.set_num_threads(threads)
     except Exception as error:  # a failing trial must not stop the sweep
-        last = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
-        where = f" ({last[0].filename.rsplit(os.sep, 1)[-1]}:{last[0].lineno})" if last else ""
-        return TrialResult(
-            config=config,
-            status="failed",
-            wall_s=time.perf_counter() - start,
-            error=f"{type(error).__name__}: {error}{where}",
-        )
-
-
-def _watch_parent(parent: int) -> None:
-    """Exit when the parent is gone (a killed sweep must not leave workers training)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def _init_worker(parent: int) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        return failure(config, error, time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
@@ -296,83 +274,33 @@ class _Claims:
         return bool(self.others)
 
 
-def _in_process(claims: _Claims, trial_fn: Callable[[TrialConfig], TrialResult]) -> Generator[TrialResult, None, None]:
-    while True:
-        config = claims.take()
-        if config is not None:
-            yield trial_fn(config)  # run_trial pins one torch thread itself
-        elif claims.waiting:
-            time.sleep(claims.poll_s)
-        else:
-            return
+def _drive(claims: _Claims, backend: Backend, trial_fn: TrialFn, trials: int) -> Generator[TrialResult, None, None]:
+    """Feed the backend claimed trials, at most its capacity in flight, and yield the results as they come.
 
-
-#: the message of a trial whose worker process died under it (it is tried again on the next run)
-WORKER_DIED = "the worker process died while this trial ran (killed, out of memory, or a crash in native code)"
-
-
-def _died(config: TrialConfig) -> TrialResult:
-    return TrialResult(config=config, status="failed", error=WORKER_DIED)
-
-
-def _pooled(
-    claims: _Claims, count: int, trial_fn: Callable[[TrialConfig], TrialResult]
-) -> Generator[TrialResult, None, None]:
-    """Run the claimed trials in ``count`` spawned workers, yielding results as they finish.
-
-    At most ``count`` trials are in flight, so every submitted trial is running: when a worker dies
-    hard (the pool breaks), the trials in flight are reported ``failed`` (``WORKER_DIED``; one of them
-    killed it, and the next run tries them again) and the rest go on in a new pool. A plain
-    :class:`multiprocessing.Pool` would wait forever for the lost trial.
+    The backend starts only when there is a trial to run (a rerun with nothing left starts no worker) and
+    is closed when the sweep ends or stops (its workers with it).
     """
-    context = multiprocessing.get_context("spawn")
     first = claims.take()
     if first is None and not claims.waiting:
         return
     if first is not None:
         claims.give_back(first)
-    finished_all = False
-    while not finished_all:
-        pool = ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),))
-        in_flight: dict[Future[TrialResult], TrialConfig] = {}
-        try:
-            while True:
-                broken = False
-                while len(in_flight) < count and not broken:
-                    config = claims.take()
-                    if config is None:
-                        break
-                    try:
-                        in_flight[pool.submit(trial_fn, config)] = config
-                    except BrokenProcessPool:  # it broke since the last wait: that trial never started
-                        claims.give_back(config)
-                        broken = True
-                if not in_flight and not broken:
-                    if not claims.waiting:
-                        finished_all = True
-                        break
-                    time.sleep(claims.poll_s)  # only other sweeps' trials are left: wait for them
-                    continue
-                timeout = claims.poll_s if claims.waiting else None
-                finished: set[Future[TrialResult]] = set()
-                if in_flight:
-                    finished = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED).done
-                for future in finished:
-                    config = in_flight.pop(future)
-                    try:
-                        yield future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        yield _died(config)
-                if broken:
-                    for config in in_flight.values():
-                        yield _died(config)
-                    in_flight.clear()
+    try:
+        backend.start(trial_fn, trials)
+        while True:
+            while backend.in_flight < backend.capacity():
+                config = claims.take()
+                if config is None:
                     break
-        finally:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()  # a sweep that is stopped does not leave workers training
-            pool.shutdown(wait=True, cancel_futures=True)
+                backend.submit(config)
+            if not backend.in_flight:
+                if not claims.waiting:
+                    return
+                time.sleep(claims.poll_s)  # only other sweeps' trials are left: wait for them
+                continue
+            yield from backend.wait(claims.poll_s if claims.waiting else None)
+    finally:
+        backend.close()
 
 
 def run_sweep(
@@ -382,48 +310,59 @@ def run_sweep(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[TrialResult], Any] | None = None,
-    trial_fn: Callable[[TrialConfig], TrialResult] = run_trial,
+    trial_fn: TrialFn = run_trial,
     lease_s: float = LEASE_S,
+    backend: str | Backend = "local",
+    address: str | None = None,
+    retries: int = RETRIES,
 ) -> SweepSummary:
     """Run the trials the database has not finished, ``workers`` at a time (default: all cores).
 
-    Each result is committed as soon as it arrives. ``workers=1`` runs in this process. A worker
-    that dies under a trial costs that trial (recorded ``failed``, tried again next time), never the
-    sweep. ``trial_fn`` runs one trial (a module-level function: the workers import it). Each trial is
-    claimed with a lease of ``lease_s`` seconds (renewed while it runs) before it starts, so sweeps
-    running at the same time on one database share the work; ``skipped`` counts the trials this sweep
-    did not run (finished before, or by another sweep).
+    ``backend`` is ``"local"`` (worker processes on this machine; ``workers=1`` runs in this process),
+    ``"ray"`` (Ray Core: a local instance, or the cluster at ``address``) or a
+    :class:`rampup.lab.backends.Backend`. Each result is committed by this process as soon as it
+    arrives. A worker that dies under a trial costs that trial alone: it runs again (``retries`` times),
+    then is recorded ``failed`` and tried again next time; never the sweep. ``trial_fn`` runs one trial
+    (a module-level function: the workers import it). Each trial is claimed with a lease of ``lease_s``
+    seconds (renewed while it runs) before it starts, so sweeps running at the same time on one database
+    share the work; ``skipped`` counts the trials this sweep did not run (finished before, or by another
+    sweep). Bad settings (an unreachable ``address``) raise :class:`RampupError` before the database is
+    opened.
     """
     start = time.perf_counter()
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise RampupError("--workers", workers, "a number of worker processes >= 1")
+    if isinstance(backend, str):
+        backend = make_backend(backend, workers=workers, address=address, retries=retries)
+    elif workers is not None or address is not None:
+        raise RampupError("workers", workers, "None with a Backend object (give the backend its workers)")
     if isinstance(lease_s, bool) or not isinstance(lease_s, int | float) or not lease_s > 0:
         raise RampupError("lease_s", lease_s, "seconds > 0")
     unique: dict[str, TrialConfig] = {}
     for config in trials:
         unique.setdefault(config.key, config)
     owner = new_owner()
-    with Store(db) as store:
-        done = store.finished_keys()
-        pending = [config for key, config in unique.items() if key not in done]
-        count = workers or os.cpu_count() or 1
-        count = max(1, min(count, len(pending)))
-        counts = {"ok": 0, "diverged": 0, "failed": 0}
-        bar = _progress(len(unique), len(unique) - len(pending), progress)
-        claims = _Claims(store, pending, owner, float(lease_s))
-        with LeaseKeeper(db, owner, float(lease_s)):
-            results = _in_process(claims, trial_fn) if count == 1 else _pooled(claims, count, trial_fn)
-            try:
-                for result in results:
-                    store.record(result, owner)
-                    counts[result.status] += 1
-                    bar.update(result)
-                    if on_result is not None:
-                        on_result(result)
-            finally:
-                bar.close()
-                results.close()  # stops the workers when the loop ends early
-                store.release(owner)
+    backend.check()
+    try:
+        with Store(db) as store:
+            done = store.finished_keys()
+            pending = [config for key, config in unique.items() if key not in done]
+            counts = {"ok": 0, "diverged": 0, "failed": 0}
+            bar = _progress(len(unique), len(unique) - len(pending), progress)
+            claims = _Claims(store, pending, owner, float(lease_s))
+            with LeaseKeeper(db, owner, float(lease_s)):
+                results = _drive(claims, backend, trial_fn, len(pending))
+                try:
+                    for result in results:
+                        store.record(result, owner)
+                        counts[result.status] += 1
+                        bar.update(result)
+                        if on_result is not None:
+                            on_result(result)
+                finally:
+                    bar.close()
+                    results.close()  # stops the workers when the loop ends early
+                    store.release(owner)
+    finally:
+        backend.close()  # (a connection made by check() when nothing was left to run)
     ran = sum(counts.values())
     return SweepSummary(
         db=str(db),
