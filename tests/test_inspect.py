@@ -373,7 +373,7 @@ def test_export_refuses_with_the_nearest_exact_spec() -> None:
 @pytest.mark.parametrize(
     ("text", "name", "fmt", "match"),
     [
-        ("{}", "a.json", "timm", "not read yet"),
+        ("{}", "a.json", "nemo", "sched"),
         ("{}", "a.json", "lightgbm", "--format"),
         ('{"scheduler": {"type": "WarmupLR", "params": {', "a.json", "auto", "malformed"),
         ("a: [1,\n", "a.yaml", "auto", "malformed"),
@@ -423,6 +423,7 @@ def test_cli_json_keys_and_text(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ["inspect", "no/such/file.yaml"],
         ["inspect", str(DATA / "megatron" / "wsd.args"), "--format", "nemo"],
+        ["inspect", str(DATA / "megatron" / "wsd.args"), "--format", "mmengine"],
         ["inspect", str(DATA / "deepspeed" / "warmup_decay_auto.json")],
         ["inspect", str(DATA / "hf" / "trainer_linear.json"), "--total-steps", "0"],
         ["inspect", str(DATA / "hf" / "trainer_linear.json"), "--plot", "out.xyz"],

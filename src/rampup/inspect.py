@@ -1,17 +1,19 @@
 """``rampup inspect``: what schedule a training config really runs, update by update.
 
-Reads a Hugging Face TrainingArguments / TRL config (YAML or JSON), an Axolotl YAML, a
-DeepSpeed JSON with a ``scheduler`` block, a Megatron-LM command line or args file, or a
-rampup schedule (spec text, or the dict form as JSON, YAML or TOML). Each tool's
-conventions live in :mod:`rampup.conventions`; the result is an
-:class:`~rampup.conventions.Imported`: the tool's own rate for every optimizer update,
-the rampup spec that equals it (or none, and why), and findings.
+Reads a Hugging Face TrainingArguments / TRL config (YAML or JSON), an Axolotl or LLaMA-Factory
+YAML, a DeepSpeed JSON with a ``scheduler`` block, a Megatron-LM or timm command line (or args
+file, or timm's ``args.yaml``), a NeMo config with an ``optim.sched`` block, or a rampup schedule
+(spec text, or the dict form as JSON, YAML or TOML). Each tool's conventions live in
+:mod:`rampup.conventions`; the result is an :class:`~rampup.conventions.Imported`: the tool's own
+rate for every optimizer update, the rampup spec that equals it (or none, and why), and findings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,16 +25,17 @@ from rampup.conventions import Finding, Imported, RunSize, check_keys, general_f
 from rampup.conventions import axolotl as axolotl_conventions
 from rampup.conventions import deepspeed as deepspeed_conventions
 from rampup.conventions import hf as hf_conventions
+from rampup.conventions import llamafactory as llamafactory_conventions
 from rampup.conventions import megatron as megatron_conventions
+from rampup.conventions import nemo as nemo_conventions
+from rampup.conventions import timm as timm_conventions
 from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
 
 __all__ = ["FORMATS", "command", "detect", "inspect_file", "inspect_text", "load_data", "render"]
 
-FORMATS = ("auto", "hf", "axolotl", "deepspeed", "megatron", "rampup")
-#: formats named in the issue that this version does not read yet
-_LATER = ("llamafactory", "timm", "nemo")
+FORMATS = ("auto", "hf", "axolotl", "llamafactory", "deepspeed", "megatron", "timm", "nemo", "rampup")
 
 #: the schedule keys read from Hugging Face TrainingArguments / TRL configs
 HF_KEYS = {
@@ -77,6 +80,9 @@ def load_data(text: str, name: str) -> Any:
 def detect(data: Any, name: str) -> str:
     """Which tool's config ``data`` is (the ``auto`` format)."""
     if isinstance(data, str):
+        flags = set(re.findall(r"(?<![\w-])--[\w-]+", data))
+        if "--train-iters" not in flags and flags & {"--sched", "--warmup-epochs", "--epochs", "--sched-on-updates"}:
+            return "timm"
         if "--train-iters" in data or "--lr " in data or "--lr=" in data:
             return "megatron"
         return "rampup"
@@ -86,11 +92,28 @@ def detect(data: Any, name: str) -> str:
             return "rampup"
         if isinstance(data.get("scheduler"), Mapping) or data.get("type") in deepspeed_conventions.TYPES:
             return "deepspeed"
+        if "sched" in keys and keys & {"epochs", "warmup_epochs", "sched_on_updates"}:
+            return "timm"
+        if _nemo_like(data):
+            return "nemo"
+        if keys & llamafactory_conventions.MARKERS and not keys & {"micro_batch_size", "num_epochs", "lr_scheduler"}:
+            return "llamafactory"
         if keys & _AXOLOTL_MARKERS and "lr_scheduler_type" not in keys:
             return "axolotl"
         if keys & _HF_MARKERS:
             return "hf"
     raise RampupError(name, "a file of no known tool", f"one of {', '.join(FORMATS[1:])}: pass --format")
+
+
+def _nemo_like(data: Mapping[str, Any]) -> bool:
+    """A NeMo config: a ``sched`` block with a NeMo scheduler's name under ``model.optim``, ``optim`` or on its own."""
+    for node in (data.get("model"), data):
+        optim = node.get("optim") if isinstance(node, Mapping) else None
+        for block in (optim, node):
+            sched = block.get("sched") if isinstance(block, Mapping) else None
+            if isinstance(sched, Mapping) and sched.get("name") in nemo_conventions.SCHEDULERS:
+                return True
+    return data.get("name") in nemo_conventions.SCHEDULERS
 
 
 def inspect_file(path: str, fmt: str = "auto", size: RunSize | None = None) -> Imported:
@@ -108,8 +131,6 @@ def inspect_file(path: str, fmt: str = "auto", size: RunSize | None = None) -> I
 def inspect_text(text: str, name: str, fmt: str, size: RunSize, base: Path | None = None) -> Imported:
     """Inspect a config's text; ``name`` is its file name (for the suffix and errors)."""
     key = str(fmt).strip().lower()
-    if key in _LATER:
-        raise RampupError("--format", fmt, f"one of {', '.join(FORMATS)}", hint=f"{key} is not read yet")
     if key not in FORMATS:
         raise RampupError("--format", fmt, f"one of {', '.join(FORMATS)}")
     if key == "megatron":
@@ -119,6 +140,14 @@ def inspect_text(text: str, name: str, fmt: str, size: RunSize, base: Path | Non
         key = detect(data, name)
         if key == "megatron":
             return megatron_conventions.import_args(text, name, total_steps=size.total_steps)
+    if key == "timm":
+        flags = timm_conventions.parse_flags(text, name) if isinstance(data, str) else data
+        if not isinstance(flags, Mapping):
+            raise RampupError(name, type(data).__name__, "timm's train.py flags, or the args.yaml it writes")
+        world = timm_conventions.world_size(text) if isinstance(data, str) else None
+        if size.num_processes is None and world is not None:
+            size = dataclasses.replace(size, num_processes=world)
+        return timm_conventions.import_settings(flags, name, size)
     if key == "rampup":
         return _rampup(data, name, size)
     if not isinstance(data, Mapping):
@@ -129,6 +158,10 @@ def inspect_text(text: str, name: str, fmt: str, size: RunSize, base: Path | Non
         return deepspeed_conventions.import_block(block, name, total_steps=size.total_steps, optimizer_lr=lr)
     if key == "axolotl":
         return _axolotl(data, name, size, base)
+    if key == "llamafactory":
+        return _llamafactory(data, name, size, base)
+    if key == "nemo":
+        return nemo_conventions.import_config(data, name, size)
     return _hf(data, name, size, base)
 
 
@@ -154,14 +187,29 @@ def _rampup(data: Any, name: str, size: RunSize) -> Imported:
     return imported
 
 
-def _deepspeed_file(value: Any, name: str, base: Path | None) -> Mapping[str, Any] | None:
+def _deepspeed_file(
+    value: Any, name: str, base: Path | None, unread: list[Finding] | None = None
+) -> Mapping[str, Any] | None:
+    """The DeepSpeed config a training config names (a path relative to the file, or to the working directory).
+
+    With ``unread``, a file found in neither place is a finding there (LLaMA-Factory's examples name
+    paths relative to its repository), not an error.
+    """
     if isinstance(value, Mapping):
         return value
     if not isinstance(value, str) or not value:
         return None
     path = Path(value)
-    if not path.is_absolute() and base is not None:
+    if not path.is_absolute() and base is not None and (unread is None or (base / path).is_file()):
         path = base / path
+    if unread is not None and not path.is_file():
+        unread.append(
+            Finding(
+                "deepspeed-unread",
+                f"the DeepSpeed config {value} was not found: a scheduler block in it would replace lr_scheduler_type",
+            )
+        )
+        return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -180,10 +228,20 @@ def _kwargs(data: Mapping[str, Any], name: str, scheduler: str) -> dict[str, Any
             raise RampupError(f"{name}: lr_scheduler_kwargs", raw, "a mapping (or its JSON text)") from None
     if not isinstance(raw, Mapping):
         raise RampupError(f"{name}: lr_scheduler_kwargs", raw, "a mapping")
+    allowed = hf_conventions.WSD_KWARGS if scheduler == hf_conventions.WSD else hf_conventions.SCHEDULERS[scheduler]
     for key in raw:
-        if key not in hf_conventions.SCHEDULERS[scheduler]:
-            valid = ", ".join(hf_conventions.SCHEDULERS[scheduler]) or "none"
+        if key not in allowed:
+            valid = ", ".join(allowed) or "none"
             raise RampupError(f"{name}: lr_scheduler_kwargs", key, f"a keyword of {scheduler}: {valid}")
+    if scheduler == hf_conventions.WSD:
+        for key in ("warmup_type", "decay_type"):
+            if key in raw and raw[key] not in hf_conventions.WSD_CURVES:
+                valid = ", ".join(hf_conventions.WSD_CURVES)
+                raise RampupError(f"{name}: lr_scheduler_kwargs.{key}", raw[key], f"one of {valid}")
+        for key in ("num_stable_steps", "num_decay_steps"):
+            whole(raw, key, f"{name}: lr_scheduler_kwargs", None)
+        for key in ("min_lr_ratio", "num_cycles"):
+            number(raw, key, f"{name}: lr_scheduler_kwargs", None, low=0.0)
     return dict(raw)
 
 
@@ -202,27 +260,51 @@ def _ratio_findings(ratio: float, total: int, used: int, who: str) -> list[Findi
 
 
 def _hf(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) -> Imported:
-    check_keys(data, HF_KEYS, name, ("lr", "warmup", "sched"))
+    return _trainer(data, name, size, base, "hf")
+
+
+def _llamafactory(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) -> Imported:
+    return _trainer(data, name, size, base, "llamafactory")
+
+
+def _trainer(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None, tool: str) -> Imported:
+    """Trainer's arguments as Hugging Face (``tool="hf"``) or LLaMA-Factory (``"llamafactory"``) hands them over."""
+    factory = tool == "llamafactory"
+    check_keys(data, HF_KEYS | llamafactory_conventions.KEYS if factory else HF_KEYS, name, ("lr", "warmup", "sched"))
     findings: list[Finding] = []
     lr = number(data, "learning_rate", name, 5e-5)
     if not lr > 0:
         raise RampupError(f"{name}: learning_rate", data.get("learning_rate"), "a learning rate > 0")
     scheduler = str(data.get("lr_scheduler_type", "linear"))
-    if scheduler not in hf_conventions.SCHEDULERS:
-        raise RampupError(f"{name}: lr_scheduler_type", scheduler, f"one of {', '.join(hf_conventions.SCHEDULERS)}")
+    known = (*hf_conventions.SCHEDULERS, hf_conventions.WSD)
+    if scheduler not in known:
+        raise RampupError(f"{name}: lr_scheduler_type", scheduler, f"one of {', '.join(known)}")
     kwargs = _kwargs(data, name, scheduler)
     warmup = number(data, "warmup_steps", name, 0.0, low=0.0)
     ratio = number(data, "warmup_ratio", name, None, low=0.0)
     if ratio is not None:
         if warmup:
             raise RampupError(f"{name}: warmup_ratio", data["warmup_ratio"], "no warmup_ratio with warmup_steps")
+        if ratio >= 1:
+            raise RampupError(f"{name}: warmup_ratio", data["warmup_ratio"], "a ratio below 1")
+        note = " (LLaMA-Factory allows transformers up to 5.8)" if factory else ""
         findings.append(
-            Finding("renamed-key", "warmup_ratio is gone in transformers 5: read as warmup_steps below 1 (a ratio)")
+            Finding(
+                "renamed-key",
+                "warmup_ratio is transformers 4's key, deprecated in 5.0 and removed in 5.2: read as "
+                f"warmup_steps below 1 (a ratio, the same rounding){note}",
+            )
         )
         warmup = ratio
     if warmup >= 1 and not float(warmup).is_integer():
         raise RampupError(f"{name}: warmup_steps", data["warmup_steps"], "a whole number of steps, or a ratio below 1")
     max_steps = whole(data, "max_steps", name, -1, low=-1)
+    if factory and data.get("streaming") and max_steps <= 0:
+        raise RampupError(
+            f"{name}: max_steps",
+            data.get("max_steps"),
+            "a number of updates > 0: LLaMA-Factory requires it with streaming",
+        )
     run = size.total_steps
     if run is None and max_steps > 0:
         run = max_steps
@@ -245,7 +327,17 @@ def _hf(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) ->
     w = hf_conventions.warmup_steps(warmup, run)
     if 0 < warmup < 1:
         findings.extend(_ratio_findings(warmup, run, w, "Hugging Face (ceil)"))
-    ds = _deepspeed_file(data.get("deepspeed"), name, base)
+    if scheduler == hf_conventions.WSD:
+        if factory:
+            kwargs, more = llamafactory_conventions.wsd_defaults(w, run, kwargs)
+            findings.extend(more)
+        elif "num_decay_steps" not in kwargs:
+            raise RampupError(
+                f"{name}: lr_scheduler_kwargs.num_decay_steps",
+                None,
+                "the length of warmup_stable_decay's decay: transformers' get_wsd_schedule requires it",
+            )
+    ds = _deepspeed_file(data.get("deepspeed"), name, base, findings if factory else None)
     if ds is not None and isinstance(ds.get("scheduler"), Mapping):
         fill = {"learning_rate": lr, "warmup_steps": w, "total_steps": run}
         imported = deepspeed_conventions.import_block(
@@ -260,12 +352,12 @@ def _hf(data: Mapping[str, Any], name: str, size: RunSize, base: Path | None) ->
             ),
         )
         imported.findings = findings + imported.findings
-        imported.source = f"hf + {imported.source}"
+        imported.source = f"{tool} + {imported.source}"
         return imported
     steps = np.arange(run, dtype=np.float64)
     values = hf_conventions.multipliers(scheduler, w, run, kwargs, lr, steps)
     candidate = hf_conventions.spec_for(scheduler, w, run, kwargs, lr)
-    imported = settle("hf", lr, values, candidate, findings)
+    imported = settle(tool, lr, values, candidate, findings)
     general_findings(imported, w)
     return imported
 
@@ -354,7 +446,7 @@ def plot(imported: Imported, path: str) -> str:
 def command(
     file: Annotated[str, typer.Argument(metavar="FILE", help="A training config, DeepSpeed JSON or Megatron args.")],
     config_format: Annotated[
-        str, typer.Option("--format", help="auto, hf, axolotl, deepspeed, megatron or rampup.")
+        str, typer.Option("--format", help="auto, hf, axolotl, llamafactory, deepspeed, megatron, timm, nemo, rampup.")
     ] = ("auto"),
     total_steps: Annotated[
         int | None, typer.Option("--total-steps", "-n", help="Optimizer updates of the run.")

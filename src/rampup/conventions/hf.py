@@ -21,7 +21,17 @@ import numpy.typing as npt
 from rampup.durations import format_number
 from rampup.errors import RampupError
 
-__all__ = ["SCHEDULERS", "WSD", "WSD_KWARGS", "multipliers", "spec_for", "total_steps", "updates_for_epochs", "updates_per_epoch", "warmup_steps"]
+__all__ = [
+    "SCHEDULERS",
+    "WSD",
+    "WSD_KWARGS",
+    "multipliers",
+    "spec_for",
+    "total_steps",
+    "updates_for_epochs",
+    "updates_per_epoch",
+    "warmup_steps",
+]
 
 #: the scheduler names whose formula is restated here, with their ``lr_scheduler_kwargs``
 SCHEDULERS: dict[str, tuple[str, ...]] = {
@@ -131,7 +141,7 @@ def wsd_settings(warmup: int, total: int, kwargs: Mapping[str, Any]) -> dict[str
 def wsd_multipliers(
     warmup: int, total: int, kwargs: Mapping[str, Any], steps: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """``_get_wsd_scheduler_lambda``: warmup from ``m`` (linear, cosine or 1-sqrt), the peak held, a decay to ``m``, ``m``.
+    """``_get_wsd_scheduler_lambda``: a warmup from ``m``, the peak held, a decay to ``m``, then ``m``.
 
     ``m`` is ``min_lr_ratio``; each phase's factor is ``f * (1 - m) + m``.
     """

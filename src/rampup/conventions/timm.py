@@ -1,0 +1,578 @@
+"""timm's learning-rate schedulers and ``train.py`` arguments, restated without importing timm.
+
+Sources (pytorch-image-models 1.0.29.dev0, commit aa4b585 of 2026-08-08): ``timm/scheduler/scheduler.py``
+(``Scheduler``: the constructor sets the warmup start, or the base rate, for tick 0; ``step(epoch)``
+and ``step_update(num_updates)`` set tick t's rate ``_get_lr(t)``), ``cosine_lr.py``, ``tanh_lr.py``,
+``poly_lr.py``, ``step_lr.py``, ``multistep_lr.py``, ``plateau_lr.py``, ``scheduler_factory.py``
+(``create_scheduler_v2``) and ``train.py`` (its flags and defaults, the training loop). Its conventions:
+
+- A tick is an epoch: ``train.py`` calls ``step(epoch + 1)`` after each epoch, so every update of
+  epoch e runs at ``_get_lr(e)`` (a staircase). With ``--sched-on-updates`` a tick is an update:
+  ``step_update(n)`` after update n sets update n's rate, and every length is epochs times the
+  updates per epoch ``ceil(len(loader) / grad_accum)`` (the loader drops its last partial batch).
+- Warmup: ``warmup_lr + t * (lr - warmup_lr) / W`` for ``t < W``, from ``--warmup-lr`` (1e-5) over
+  ``--warmup-epochs`` (5 by default in ``train.py``). Without ``--warmup-prefix`` (the default) the
+  decay is timed from tick 0, so it is already ``W`` ticks in when warmup ends and the rate drops;
+  with it, the decay starts at ``W`` and the run is ``W`` longer.
+- cosine: ``min + (lr_max - min) * (1 + cos(pi * t_curr**k / t_i**k)) / 2`` per cycle (``--lr-cycle-*``,
+  ``--lr-k-decay``), then ``--min-lr`` for ``--cooldown-epochs``; tanh: ``min + (lr_max - min) *
+  (1 - tanh(lb * (1 - r) + ub * r)) / 2`` with lb -7, ub 3, whose warmup climbs to tanh's value at W
+  (no drop); poly: ``min + (lr_max - min) * (1 - t_curr**k / t_i**k) ** power`` with ``--decay-rate``
+  as the power; step: ``lr * decay_rate ** (t // decay_epochs)``, no floor; multistep:
+  ``lr * decay_rate ** bisect_right(milestones, t + 1)`` (a drop one tick before each milestone);
+  plateau: the warmup (``epoch <= W``), then ``ReduceLROnPlateau`` on the eval metric.
+- Without ``--lr``, ``lr = lr_base * (batch * world * accum / lr_base_size)`` (square root of the
+  ratio for ``ada*`` and ``lamb`` optimizers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup.conventions import Finding, Imported, RunSize, general_findings, mismatch, number, settle, whole
+from rampup.curves import Segment
+from rampup.durations import format_number
+from rampup.errors import RampupError
+from rampup.schedule import Schedule, as_schedule
+
+__all__ = [
+    "DEFAULTS",
+    "SCHEDS",
+    "export_flags",
+    "import_settings",
+    "parse_flags",
+    "tick_values",
+    "update_multipliers",
+    "world_size",
+]
+
+SCHEDS = ("cosine", "tanh", "poly", "step", "multistep", "plateau")
+
+#: ``train.py``'s defaults of the arguments read (its argparse ``dest`` names, as in the ``args.yaml`` it writes)
+DEFAULTS: dict[str, Any] = {
+    "sched": "cosine",
+    "sched_on_updates": False,
+    "lr": None,
+    "lr_base": 0.1,
+    "lr_base_size": 256,
+    "lr_base_scale": "",
+    "opt": "sgd",
+    "batch_size": 128,
+    "grad_accum_steps": 1,
+    "epochs": 300,
+    "warmup_epochs": 5,
+    "warmup_lr": 1e-5,
+    "min_lr": 0.0,
+    "warmup_prefix": False,
+    "cooldown_epochs": 0,
+    "decay_epochs": 90.0,
+    "decay_milestones": [90, 180, 270],
+    "decay_rate": 0.1,
+    "lr_cycle_mul": 1.0,
+    "lr_cycle_decay": 0.5,
+    "lr_cycle_limit": 1,
+    "lr_k_decay": 1.0,
+    "patience_epochs": 10,
+    "train_batches_per_epoch": None,
+    "lr_noise": None,
+    "start_epoch": None,
+    "epoch_repeats": 0.0,
+}
+#: flags (and their aliases) of the arguments read, by ``dest``
+_FLAGS = {"--" + key.replace("_", "-"): key for key in DEFAULTS}
+_FLAGS.update({"-b": "batch_size", "--dr": "decay_rate", "--train-steps-per-epoch": "train_batches_per_epoch"})
+_SWITCHES = {"sched_on_updates", "warmup_prefix"}
+_LISTS = {"decay_milestones", "lr_noise"}
+#: schedule-looking arguments of ``train.py`` that do not change the rates read here (skipped)
+_OTHER = {"lr_noise_pct", "lr_noise_std", "model_ema_warmup", "train_size_schedule", "train_size_schedule_spread"}
+_WORDS = ("lr", "warmup", "sched", "cooldown", "decay_epochs", "decay_rate", "decay_milestones")
+#: tanh's bounds (``TanhLRScheduler`` defaults; ``create_scheduler_v2`` passes none)
+_LB, _UB = -7.0, 3.0
+
+
+def parse_flags(text: str, where: str) -> dict[str, Any]:
+    """The schedule arguments of a ``train.py`` command line: ``--flag value``, ``--flag=value``, switches, lists."""
+    try:
+        tokens = shlex.split(text.replace("\\\n", " "), comments=True)
+    except ValueError as error:
+        raise RampupError(where, text[:40], "a command line shell can split", hint=str(error)) from None
+    found: dict[str, Any] = {}
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if not token.startswith("-"):
+            continue
+        flag, _, inline = token.partition("=")
+        key = _FLAGS.get(flag)
+        if key is None:
+            dest = flag.lstrip("-").replace("-", "_")
+            if dest not in _OTHER and any(dest.startswith(word) for word in _WORDS):
+                known = ", ".join(sorted(flag for flag in _FLAGS if flag.startswith("--")))
+                raise RampupError(f"{where}: flag", flag, f"one of timm's schedule flags read here: {known}")
+            continue
+        if key in _SWITCHES:
+            found[key] = True
+            continue
+        values: list[str] = [inline] if inline else []
+        while index < len(tokens) and (not tokens[index].startswith("-") or _is_number(tokens[index])):
+            values.append(tokens[index])
+            index += 1
+            if key not in _LISTS:
+                break
+        if not values:
+            raise RampupError(f"{where}: {flag}", None, "a value after the flag")
+        found[key] = values if key in _LISTS else values[0]
+    if "sched" not in found and "warmup_epochs" not in found and "epochs" not in found:
+        raise RampupError(where, "no timm schedule flags", "a timm train.py command line with --sched, --epochs...")
+    return found
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _settings(data: Mapping[str, Any], where: str, size: RunSize) -> dict[str, Any]:
+    """The arguments with ``train.py``'s defaults, checked; the errors name the file and the argument."""
+    known = set(DEFAULTS) | _OTHER
+    for key in data:
+        dest = str(key)
+        if dest not in known and any(dest.startswith(word) for word in _WORDS):
+            raise RampupError(f"{where}: key", key, f"one of timm's schedule arguments: {', '.join(sorted(DEFAULTS))}")
+    raw = {**DEFAULTS, **{key: value for key, value in data.items() if key in DEFAULTS}}
+    for key in ("lr_noise", "start_epoch"):
+        if raw[key] not in (None, [], ""):
+            raise RampupError(
+                f"{where}: {key}", raw[key], "unset: rampup inspect reads a fresh run without learning-rate noise"
+            )
+    if number(raw, "epoch_repeats", where, 0.0):
+        raise RampupError(f"{where}: epoch_repeats", raw["epoch_repeats"], "0 (give the run with --total-steps)")
+    sched = str(raw["sched"])
+    if sched not in SCHEDS:
+        raise RampupError(f"{where}: sched", sched, f"one of {', '.join(SCHEDS)}")
+    out: dict[str, Any] = {"sched": sched}
+    for key in ("sched_on_updates", "warmup_prefix"):
+        value = raw[key]
+        if isinstance(value, str):
+            value = {"true": True, "false": False}.get(value.strip().lower(), value)
+        if not isinstance(value, bool):
+            raise RampupError(f"{where}: {key}", raw[key], "true or false")
+        out[key] = value
+    for key in ("epochs", "warmup_epochs", "cooldown_epochs", "patience_epochs", "lr_cycle_limit"):
+        out[key] = whole(raw, key, where, DEFAULTS[key])
+    for key in ("lr_base_size", "batch_size", "grad_accum_steps"):
+        out[key] = whole(raw, key, where, DEFAULTS[key], low=1)
+    out["train_batches_per_epoch"] = whole(raw, "train_batches_per_epoch", where, None, low=1)
+    for key in ("warmup_lr", "min_lr", "lr_base", "decay_rate", "lr_cycle_mul", "lr_cycle_decay", "lr_k_decay"):
+        out[key] = number(raw, key, where, DEFAULTS[key], low=0.0)
+    out["decay_epochs"] = number(raw, "decay_epochs", where, DEFAULTS["decay_epochs"])
+    if not out["decay_epochs"] > 0:
+        raise RampupError(f"{where}: decay_epochs", raw["decay_epochs"], "a number of epochs > 0")
+    milestones = raw["decay_milestones"]
+    if isinstance(milestones, (int, str)):
+        milestones = [milestones]
+    if not isinstance(milestones, list):
+        raise RampupError(f"{where}: decay_milestones", milestones, "a list of whole epochs")
+    out["decay_milestones"] = [whole({"m": item}, "m", f"{where}: decay_milestones") for item in milestones]
+    if out["decay_milestones"] != sorted(out["decay_milestones"]):
+        raise RampupError(f"{where}: decay_milestones", milestones, "increasing epochs (timm assumes them sorted)")
+    if sched in ("cosine", "tanh", "poly") and out["epochs"] < 1:
+        raise RampupError(f"{where}: epochs", raw["epochs"], "a whole number of epochs >= 1")
+    if out["lr_cycle_mul"] <= 0:
+        raise RampupError(f"{where}: lr_cycle_mul", raw["lr_cycle_mul"], "a number > 0")
+    if sched == "plateau" and out["sched_on_updates"]:
+        raise RampupError(f"{where}: sched_on_updates", True, "false with plateau (timm asserts: per epoch only)")
+    opt = str(raw["opt"]).lower()
+    scale = str(raw["lr_base_scale"] or ("sqrt" if any(word in opt for word in ("ada", "lamb")) else "linear"))
+    if scale not in ("linear", "sqrt"):
+        raise RampupError(f"{where}: lr_base_scale", scale, "linear, sqrt or empty")
+    batch = size.batch_size if size.batch_size is not None else out["batch_size"]
+    accum = size.grad_accum if size.grad_accum is not None else out["grad_accum_steps"]
+    out.update(batch_size=batch, grad_accum_steps=accum, lr_base_scale=scale)
+    lr = number(raw, "lr", where, None)
+    out["lr_given"] = bool(lr)
+    if not lr:  # ``if not args.lr``: None and 0 both mean "from lr_base"
+        ratio = batch * (size.num_processes or 1) * accum / out["lr_base_size"]
+        lr = out["lr_base"] * (math.sqrt(ratio) if scale == "sqrt" else ratio)
+    if not lr > 0:
+        raise RampupError(f"{where}: lr", raw["lr"], "a learning rate > 0")
+    out["lr"] = lr
+    if size.epochs is not None:
+        if not float(size.epochs).is_integer():
+            raise RampupError("--epochs", size.epochs, "a whole number of epochs (timm's --epochs is an int)")
+        out["epochs"] = int(size.epochs)
+    return out
+
+
+def _ticks(settings: Mapping[str, Any], per_tick: int) -> dict[str, Any]:
+    """``create_scheduler_v2``: the scheduler's lengths in ticks, and the run's epochs."""
+    unit = 1 if not settings["sched_on_updates"] else per_tick
+    t_initial = settings["epochs"] * unit
+    warmup = settings["warmup_epochs"] * unit
+    cooldown = settings["cooldown_epochs"] * unit
+    sched = settings["sched"]
+    cycles = max(1, settings["lr_cycle_limit"])
+    mul = settings["lr_cycle_mul"]
+    if sched in ("cosine", "tanh", "poly"):  # get_cycle_length() + cooldown
+        length = t_initial * cycles if mul == 1.0 else math.floor(-t_initial * (mul**cycles - 1) / (1 - mul))
+        length = length + warmup if settings["warmup_prefix"] else length
+        run = length + cooldown
+        epochs = run if unit == 1 else run // unit
+    else:
+        epochs = settings["epochs"] + (settings["warmup_epochs"] if settings["warmup_prefix"] else 0)
+    return {
+        "t_initial": t_initial,
+        "warmup": warmup,
+        "decay_t": settings["decay_epochs"] * unit,
+        "milestones": [m * unit for m in settings["decay_milestones"]],
+        "epochs": epochs,
+    }
+
+
+def _cycle(t: npt.NDArray[np.float64], t_initial: float, mul: float) -> tuple[Any, Any, Any]:
+    """The cycle ``i`` of tick t, its length and the position in it (``cosine_lr.py``'s ``_get_lr``)."""
+    if mul != 1.0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            i = np.floor(np.log(1 - t / t_initial * (1 - mul)) / math.log(mul))
+        return i, mul**i * t_initial, t - (1 - mul**i) / (1 - mul) * t_initial
+    i = np.floor_divide(t, t_initial)
+    return i, t_initial + 0.0 * t, t - t_initial * i
+
+
+def tick_values(settings: Mapping[str, Any], ticks: Mapping[str, Any], t: npt.NDArray[np.float64]) -> Any:
+    """``_get_lr(t)`` of the scheduler, in absolute rates, at ticks ``t`` (numpy, elementwise)."""
+    lr, init, low = settings["lr"], settings["warmup_lr"], settings["min_lr"]
+    sched, w = settings["sched"], float(ticks["warmup"])
+    u = t - w if settings["warmup_prefix"] and sched != "plateau" else t
+    if sched in ("cosine", "tanh", "poly"):
+        i, t_i, t_curr = _cycle(u, float(ticks["t_initial"]), settings["lr_cycle_mul"])
+        top = lr * settings["lr_cycle_decay"] ** i
+        k = settings["lr_k_decay"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if sched == "cosine":
+                decay = low + 0.5 * (top - low) * (1 + np.cos(math.pi * t_curr**k / t_i**k))
+            elif sched == "poly":
+                decay = low + (top - low) * (1 - t_curr**k / t_i**k) ** settings["decay_rate"]
+            else:
+                r = t_curr / t_i
+                decay = low + 0.5 * (top - low) * (1 - np.tanh(_LB * (1.0 - r) + _UB * r))
+        decay = np.where(i < settings["lr_cycle_limit"], decay, low)
+    elif sched == "step":
+        decay = lr * settings["decay_rate"] ** np.floor_divide(u, ticks["decay_t"])
+    elif sched == "multistep":
+        drops = np.searchsorted(np.asarray(ticks["milestones"], dtype=np.float64), u + 1, side="right")
+        decay = lr * settings["decay_rate"] ** drops.astype(np.float64)
+    else:  # plateau, the metric never stalling
+        decay = lr + 0.0 * t
+    if w <= 0:
+        return decay
+    target = lr
+    if sched == "tanh" and not settings["warmup_prefix"]:  # TanhLRScheduler warms up to _get_lr(warmup_t)
+        target = float(tick_values({**settings, "warmup_epochs": 0}, {**ticks, "warmup": 0}, np.array([w]))[0])
+    warm = init + t * ((target - init) / w)
+    return np.where(t <= w, warm, decay) if sched == "plateau" else np.where(t < w, warm, decay)
+
+
+def update_multipliers(settings: Mapping[str, Any], ticks: Mapping[str, Any], per_epoch: int) -> Any:
+    """Each update's rate / ``lr``: tick ``k`` (per update) or ``k // per_epoch`` (per epoch); tick 0 as constructed."""
+    total = ticks["epochs"] * per_epoch
+    k = np.arange(total, dtype=np.float64)
+    t = k if settings["sched_on_updates"] else np.floor_divide(k, per_epoch)
+    values = np.asarray(tick_values(settings, ticks, t), dtype=np.float64)
+    start = settings["warmup_lr"] if ticks["warmup"] else settings["lr"]  # the constructor's rate
+    values = np.where(t == 0, start, values)
+    return values / settings["lr"]
+
+
+def updates_per_epoch(settings: Mapping[str, Any], size: RunSize, epochs: int, where: str) -> int:
+    """``ceil(len(loader) / grad_accum)``; ``len(loader)`` is ``floor(ceil(n / world) / batch)`` (drop_last)."""
+    accum = settings["grad_accum_steps"]
+    if size.total_steps is not None:
+        if epochs <= 0 or size.total_steps % epochs:
+            raise RampupError(
+                "--total-steps",
+                size.total_steps,
+                f"a multiple of the {epochs} epochs timm schedules (updates per epoch)",
+            )
+        return size.total_steps // epochs
+    if settings["train_batches_per_epoch"] is not None:
+        return int(-(-settings["train_batches_per_epoch"] // accum))
+    if size.dataset_size is None:
+        raise RampupError(
+            "--dataset-size",
+            None,
+            f"the run's size: timm counts epochs ({epochs}); --total-steps N (a multiple of them) or --dataset-size",
+        )
+    per_process = -(-size.dataset_size // (size.num_processes or 1))
+    batches = per_process // settings["batch_size"]
+    if batches < 1:
+        raise RampupError("--dataset-size", size.dataset_size, "at least one full batch per process (drop_last)")
+    return int(-(-batches // accum))
+
+
+def _candidate(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, run: int) -> tuple[str | None, str]:
+    """The spec of the scheduler stepped at every update (lengths in updates), and why it may not be exact."""
+    lr, sched = settings["lr"], settings["sched"]
+    w = ticks["warmup"] * unit
+    start = settings["warmup_lr"] / lr
+    warm = f"linear({w}{_from(start)}) -> " if w else ""
+    to = f", to={_short(settings['min_lr'] / lr)}" if settings["min_lr"] else ""
+    prefix = settings["warmup_prefix"] or not w
+    why = ""
+    if sched in ("cosine", "poly", "tanh"):
+        length = ticks["t_initial"] * unit
+        shape = "cosine" if sched != "poly" else "polynomial"
+        power = f", power={format_number(settings['decay_rate'])}" if sched == "poly" else ""
+        if settings["lr_k_decay"] != 1.0:
+            why = "--lr-k-decay bends the cosine's clock (t**k); rampup has no such curve"
+        if sched == "tanh":
+            why = "rampup has no tanh curve"
+        if not prefix:
+            why = why or "without --warmup-prefix the decay is timed from update 0 and starts part-way in"
+            length -= w
+        if settings["lr_cycle_limit"] > 1:
+            mul, limit = settings["lr_cycle_mul"], settings["lr_cycle_limit"]
+            cycled = (
+                ticks["t_initial"] * limit
+                if mul == 1
+                else math.floor(-ticks["t_initial"] * (mul**limit - 1) / (1 - mul))
+            )
+            options = [f"period={length}"] + ([f"mult={format_number(mul)}"] if mul != 1 else [])
+            if settings["lr_cycle_decay"] != 1:
+                options.append(f"decay={format_number(settings['lr_cycle_decay'])}")
+            if sched != "cosine":
+                why = why or f"rampup's restarts are cosines, not {sched}"
+            return (
+                f"{warm}cosine-restarts({max(cycled * unit - (0 if prefix else w), 1)}, {', '.join(options)}{to})",
+                why,
+            )
+        return f"{warm}{shape}({max(length, 1)}{power}{to})", why
+    gamma = format_number(settings["decay_rate"]) if settings["decay_rate"] > 0 else None
+    if sched in ("step", "multistep"):
+        if gamma is None or settings["decay_rate"] > 1:
+            return None, "a decay rate outside (0, 1]"
+        if sched == "step" and prefix:
+            return f"{warm}step(every={format_number(ticks['decay_t'] * unit)}, gamma={gamma})", why
+        shift = ticks["warmup"] if settings["warmup_prefix"] else 0
+        if sched == "step":
+            at = [ticks["decay_t"] * n for n in range(1, int(run / unit / ticks["decay_t"]) + 2)]
+        else:
+            at = [m - 1 for m in ticks["milestones"]]
+        low = 0 if w else 1  # a drop at 0 counts once the warmup is over; without one, tick 0 keeps the base rate
+        marks = sorted({math.ceil(shift + a) * unit for a in at if low <= math.ceil(shift + a) * unit < run})
+        if len(marks) > 100:
+            every = format_number(ticks["decay_t"] * unit)
+            return f"{warm}step(every={every}, gamma={gamma})", "timm drops from update 0, not from the warmup's end"
+        if not marks:
+            return f"{warm}constant", why
+        return f"{warm}step(at=[{', '.join(str(m) for m in marks)}], gamma={gamma})", why
+    return f"{warm}constant", "ReduceLROnPlateau lowers the rate when the eval metric stalls (shown: it never does)"
+
+
+def _from(value: float) -> str:
+    return f", from={_short(value)}" if value else ""
+
+
+def _short(value: float) -> str:
+    """``value`` in 12 significant digits when that is within 1e-12 of it (0.1, not 0.09999999999999999)."""
+    short = float(f"{value:.12g}")
+    return format_number(short if abs(short - value) <= 1e-12 * abs(value) else value)
+
+
+def world_size(text: str) -> int | None:
+    """The processes of a launch line: ``distributed_train.sh N`` or ``torchrun --nproc_per_node N``."""
+    found = re.search(r"distributed_train\.sh\s+(\d+)|--nproc[_-]per[_-]node[=\s]+(\d+)", text)
+    if found is None:
+        return None
+    return int(found.group(1) or found.group(2))
+
+
+def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Imported:
+    """A timm ``train.py`` command line (parsed) or ``args.yaml`` as rampup sees it."""
+    settings = _settings(data, where, size)
+    findings: list[Finding] = []
+    epochs = _ticks(settings, 1)["epochs"]  # the same count per update, but for the floor of cycle_mul
+    per_epoch = updates_per_epoch(settings, size, epochs, where)
+    ticks = _ticks(settings, per_epoch)
+    values = update_multipliers(settings, ticks, per_epoch)
+    run = values.size
+    unit = per_epoch if not settings["sched_on_updates"] else 1
+    lr = settings["lr"]
+    if not settings["lr_given"]:
+        global_batch = settings["batch_size"] * (size.num_processes or 1) * settings["grad_accum_steps"]
+        findings.append(
+            Finding(
+                "lr-from-base",
+                f"no --lr: timm scales --lr-base {format_number(settings['lr_base'])} by the global batch "
+                f"{global_batch} / {settings['lr_base_size']} ({settings['lr_base_scale']}): lr = {lr:.6g}",
+            )
+        )
+    if "warmup_epochs" not in data and settings["warmup_epochs"]:
+        findings.append(
+            Finding(
+                "default-warmup",
+                f"no --warmup-epochs: timm's train.py warms up for {settings['warmup_epochs']} epochs from "
+                f"--warmup-lr {format_number(settings['warmup_lr'])}",
+            )
+        )
+    w = ticks["warmup"]
+    if w and not settings["warmup_prefix"] and settings["sched"] in ("cosine", "poly"):
+        end = int(w * unit)
+        before, after = float(values[end - 1]), float(values[end]) if end < run else float("nan")
+        drop = f", down from {before:.4g}" if after < before else ""
+        findings.append(
+            Finding(
+                "warmup-not-prefix",
+                f"no --warmup-prefix: timm times its {settings['sched']} from update 0, so when the warmup ends at "
+                f"update {end} the decay takes over at {after:.4g} of lr{drop} (already {settings['warmup_epochs']} "
+                f"of its {settings['epochs']} epochs in): the rate never reaches the peak",
+            )
+        )
+    if not settings["sched_on_updates"] and per_epoch > 1:
+        findings.append(
+            Finding(
+                "per-epoch-steps",
+                f"no --sched-on-updates: timm sets the rate once per epoch, so each epoch's {per_epoch} updates "
+                "share one rate (the warmup is a staircase)",
+            )
+        )
+    if settings["sched"] == "multistep" and settings["decay_milestones"]:
+        first_mark = settings["decay_milestones"][0]
+        findings.append(
+            Finding(
+                "multistep-one-early",
+                f"timm's multistep counts bisect_right(milestones, t + 1): milestone {first_mark} lowers the rate "
+                f"from epoch {first_mark - 1} (PyTorch's MultiStepLR: from epoch {first_mark})",
+            )
+        )
+    if settings["sched"] == "poly":
+        findings.append(
+            Finding(
+                "poly-power", f"--sched poly uses --decay-rate as its power: {format_number(settings['decay_rate'])}"
+            )
+        )
+    if settings["sched"] == "plateau":
+        findings.append(
+            Finding(
+                "metric-dependent",
+                f"after warmup the rate drops by --decay-rate {format_number(settings['decay_rate'])} whenever the "
+                f"eval metric stalls for {settings['patience_epochs']} epochs: shown as if it never does",
+            )
+        )
+    candidate, why = _candidate(settings, ticks, unit, run)
+    if candidate is not None and not why and not settings["sched_on_updates"]:
+        try:
+            differs = mismatch(Schedule.parse(candidate), values) is not None
+        except RampupError:
+            differs = True
+        if differs:
+            why = f"timm steps per epoch: each run of {per_epoch} updates holds one rate, and rampup has no staircase"
+    imported = settle("timm", lr, values, candidate, findings, why or None)
+    general_findings(imported, w * unit if w else None)
+    return imported
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_flags(
+    spec: Schedule | str | Mapping[str, Any], total_steps: int | None, peak_lr: float, steps_per_epoch: float | None
+) -> str:
+    """``train.py`` flags with exactly the rates of ``spec`` (stepped per update), or a RampupError naming the nearest.
+
+    Exact shapes, with every length a whole number of epochs of ``steps_per_epoch`` updates:
+    ``[linear(W, from=i) ->] cosine(D, to=m)`` or ``polynomial(D, power=p, to=m)`` (then ``m`` held:
+    ``--cooldown-epochs``), and ``[linear(W, from=i) ->] step(every=E, gamma=g)``.
+    """
+    schedule = as_schedule(spec).resolve(total_steps)
+    total = schedule.total_steps
+    if total is None:
+        raise RampupError("--total-steps", None, "the run's updates")
+    if steps_per_epoch is None or not float(steps_per_epoch).is_integer() or steps_per_epoch < 1:
+        raise RampupError(
+            "--steps-per-epoch",
+            steps_per_epoch,
+            "the whole number of updates per epoch: timm counts its lengths in epochs",
+        )
+    unit = int(steps_per_epoch)
+    flags = _flags_for(schedule, total, peak_lr, unit)
+    if isinstance(flags, dict):
+        text = (
+            "python train.py \\\n" + " \\\n".join(f"    {key} {value}".rstrip() for key, value in flags.items()) + "\n"
+        )
+        back = import_settings(parse_flags(text, "export"), "export", RunSize(total_steps=total))
+        ours = schedule.values(np.arange(total, dtype=np.float64))
+        if back.total_steps == total and np.all(
+            np.abs(ours - back.multipliers) <= 1e-9 * np.abs(back.multipliers) + 1e-15
+        ):
+            return text
+        reason = "timm's scheduler differs from it"
+    else:
+        reason = flags
+    raise RampupError(
+        "--to timm",
+        str(schedule),
+        "a linear warmup then a cosine, polynomial or step decay, each a whole number of epochs long",
+        hint=f"{reason}; the nearest exact spec is {_nearest(schedule, total, unit)}",
+    )
+
+
+def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[str, str] | str:
+    segs: list[Segment] = [seg for seg in schedule._plan.segments if seg.length > 0]
+    flags = {"--sched-on-updates": "", "--warmup-prefix": "", "--lr": _short(peak)}
+    w, start = 0, 0.0
+    if segs and segs[0].curve.role == "warmup":
+        first = segs.pop(0)
+        if first.curve.name != "linear" or first.params.get("delay"):
+            return f"its warmup is {first.curve.name}: timm's warmups are linear"
+        w, start = int(first.length), first.a
+    if w % unit or total % unit:
+        return f"the warmup ({w}) and the run ({total}) must be whole epochs of {unit} updates"
+    flags.update({"--warmup-epochs": str(w // unit), "--warmup-lr": _short(start * peak)})
+    if len(segs) == 1 and segs[0].curve.name == "step":
+        last = segs[0]
+        every = last.params.get("every")
+        if every is None or last.b or float(every) % unit:
+            return "its step decay is not a drop every whole number of epochs to 0 (timm's step has no floor)"
+        flags.update({"--sched": "step", "--decay-epochs": format_number(float(every) / unit)})
+        flags.update({"--decay-rate": _short(last.params["gamma"]), "--epochs": str((total - w) // unit)})
+        return flags
+    if len(segs) > 1 and segs[-1].curve.name == "constant":
+        segs.pop()  # the floor held: --cooldown-epochs
+    if len(segs) != 1 or segs[0].curve.name not in ("cosine", "polynomial"):
+        return "after its warmup it is not one cosine or polynomial decay (then held)"
+    decay = segs[0]
+    length = int(decay.length)
+    if length % unit or decay.start + length > total:
+        return f"its decay ({length} updates) is not a whole number of epochs within the run"
+    if decay.curve.name == "cosine":
+        if decay.params.get("cycles") != 0.5 or decay.params.get("exponent") != 1.0:
+            return "its cosine has cycles or an exponent: timm's is half a cosine"
+        flags["--sched"] = "cosine"
+    else:
+        flags.update({"--sched": "poly", "--decay-rate": format_number(decay.params["power"])})
+    flags.update({"--epochs": str(length // unit), "--min-lr": _short(decay.b * peak)})
+    flags["--cooldown-epochs"] = str((total - w - length) // unit)
+    return flags
+
+
+def _nearest(schedule: Schedule, total: int, unit: int) -> str:
+    segs = [seg for seg in schedule._plan.segments if seg.length > 0]
+    w = int(segs[0].length) if segs and segs[0].curve.role == "warmup" else 0
+    w = math.ceil(w / unit) * unit
+    epochs = max(total // unit, 1)
+    decay = max(epochs * unit - w, unit)
+    floor = schedule.final_value()
+    to = f", to={format_number(floor)}" if 0 < floor < 1 else ""
+    return f"linear({w}) -> cosine({decay}{to})" if w else f"cosine({decay}{to})"
