@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from rampup.durations import MAX_STEPS
 from rampup.errors import RampupError
-from rampup.presets import PRESETS, preset_peak_lr
+from rampup.presets import PRESETS, is_preset, preset_peak_lr
 from rampup.schedule import Schedule, as_schedule
 
 app = typer.Typer(
@@ -93,7 +93,35 @@ def check_peak(peak: float) -> float:
     return peak
 
 
-SpecArg = Annotated[str, typer.Argument(help="Spec text such as 'linear(5%) -> cosine(to=0.1)', or a preset name.")]
+def spec_or_file(value: Any) -> Any:
+    """A SPEC argument that names a schedule file becomes that schedule's canonical spec text.
+
+    The one place where the command line reads schedule files (``values``, ``show``, ``plot``,
+    ``export``; ``inspect`` reads them itself): the dict form as JSON, YAML or TOML, or a text file
+    holding a spec (:func:`rampup.inspect.read_schedule_file`). A preset name is never a file; any
+    other argument that names an existing file, or ends in a schedule file's suffix, is read as one.
+    """
+    if isinstance(value, (list, tuple)):
+        return [spec_or_file(item) for item in value]
+    if not isinstance(value, str) or is_preset(value):
+        return value
+    import os
+
+    lowered = value.strip().lower()
+    if os.path.isfile(value) or lowered.endswith((".json", ".yaml", ".yml", ".toml", ".txt", ".spec")):
+        from rampup.inspect import read_schedule_file
+
+        return str(read_schedule_file(value))
+    return value
+
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(
+        help="Spec text such as 'linear(5%) -> cosine(to=0.1)', a preset name, or a schedule file.",
+        callback=spec_or_file,
+    ),
+]
 TotalOpt = Annotated[int | None, typer.Option("--total-steps", "-n", help="Total optimizer steps of the run.")]
 EpochOpt = Annotated[float | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (for 'ep').")]
 TokensOpt = Annotated[float | None, typer.Option("--tokens-per-step", help="Tokens per optimizer step (for 'tok').")]
@@ -284,7 +312,10 @@ def presets() -> None:
 @app.command("plot")
 def plot_command(
     specs: Annotated[
-        list[str] | None, typer.Argument(metavar="SPEC", help="Specs or preset names, drawn on one figure.")
+        list[str] | None,
+        typer.Argument(
+            metavar="SPEC", help="Specs, preset names or schedule files, drawn on one figure.", callback=spec_or_file
+        ),
     ] = None,
     total_steps: TotalOpt = None,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Image to write (.png, .svg, .pdf).")] = None,

@@ -322,7 +322,7 @@ def export(
     """
     key = str(target).strip().lower()
     if key not in TARGETS and key not in CONFIGS:
-        raise RampupError("--to", target, f"one of {', '.join(TARGETS + CONFIGS)}")
+        raise RampupError("--to", target, f"one of {', '.join(TARGETS)}")
     plan = _Plan(spec, total_steps, peak_lr, steps_per_epoch, tokens_per_step)
     if key in _TRAINERS:
         return _TRAINERS[key](plan, strict)

@@ -33,7 +33,20 @@ from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
 
-__all__ = ["FORMATS", "command", "detect", "inspect_file", "inspect_text", "load_data", "render"]
+__all__ = [
+    "FORMATS",
+    "SCHEDULE_SUFFIXES",
+    "command",
+    "detect",
+    "inspect_file",
+    "inspect_text",
+    "load_data",
+    "read_schedule_file",
+    "render",
+]
+
+#: the suffixes of a schedule file: the dict form as JSON, YAML or TOML, or spec text
+SCHEDULE_SUFFIXES = (".json", ".yaml", ".yml", ".toml", ".txt", ".spec")
 
 FORMATS = ("auto", "hf", "axolotl", "llamafactory", "deepspeed", "megatron", "timm", "nemo", "rampup")
 
@@ -114,6 +127,32 @@ def _nemo_like(data: Mapping[str, Any]) -> bool:
             if isinstance(sched, Mapping) and sched.get("name") in nemo_conventions.SCHEDULERS:
                 return True
     return data.get("name") in nemo_conventions.SCHEDULERS
+
+
+def read_schedule_file(path: str) -> Schedule:
+    """A schedule from a file: the dict form as JSON, YAML (safe loader) or TOML, or spec text; errors name the file.
+
+    Used wherever the command line takes spec text (``values``, ``show``, ``plot``, ``export``).
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RampupError("SPEC", path, "spec text, a preset name or an existing schedule file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RampupError("SPEC", path, "a readable schedule file", hint=type(error).__name__) from None
+    data = load_data(text, path)
+    try:
+        if isinstance(data, str):
+            return Schedule.parse(data.strip())
+        if isinstance(data, Mapping):
+            return Schedule.from_dict(data)
+    except RampupError as error:
+        where = f"{path}: {error.field}"
+        raise RampupError(
+            where, error.value, error.expected, hint=error.hint, text=error.text, position=error.position
+        ) from None
+    raise RampupError(path, type(data).__name__, 'a schedule: spec text, or the dict form {"phases": [...]}')
 
 
 def inspect_file(path: str, fmt: str = "auto", size: RunSize | None = None) -> Imported:
