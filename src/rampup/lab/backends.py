@@ -368,29 +368,26 @@ class RayBackend(Backend):
             ) from None
         self._ray = ray
         address, flag = self._target()
-        if ray.is_initialized():
+        if address not in ("local", "auto"):
+            where = _split_address(address)
+            if where is None:
+                raise RampupError(
+                    flag, address, "the Ray head's HOST:PORT (ray start --head prints it), ray://HOST:PORT or auto"
+                )
+            try:
+                socket.create_connection(where, timeout=CONNECT_TIMEOUT_S).close()
+            except OSError as error:
+                raise RampupError(
+                    flag,
+                    address,
+                    "the address of a running Ray head",
+                    hint=f"nothing answers there ({error}): start one with `ray start --head` and pass the address "
+                    "it prints, or leave out --address to start a local Ray",
+                ) from None
+        if ray.is_initialized():  # this process is connected already: that connection is used
             self._check_fits()
-            return
-        if address in ("local", "auto"):
-            if address == "auto":  # (Ray finds the running head of this machine, or says there is none)
-                self._connect(address, flag)
-            return
-        where = _split_address(address)
-        if where is None:
-            raise RampupError(
-                flag, address, "the Ray head's HOST:PORT (ray start --head prints it), ray://HOST:PORT or auto"
-            )
-        try:
-            socket.create_connection(where, timeout=CONNECT_TIMEOUT_S).close()
-        except OSError as error:
-            raise RampupError(
-                flag,
-                address,
-                "the address of a running Ray head",
-                hint=f"nothing answers there ({error}): start one with `ray start --head` and pass the address it "
-                "prints, or leave out --address to start a local Ray",
-            ) from None
-        self._connect(address, flag)
+        elif address != "local":  # (auto: Ray finds the running head of this machine, or says there is none)
+            self._connect(address, flag)
 
     def _connect(self, address: str, flag: str) -> None:
         ray = self._ray
