@@ -24,6 +24,7 @@ HEAVY = (
     "pydantic",
     "matplotlib",
     "torch",
+    "transformers",
 )
 
 
@@ -45,12 +46,15 @@ def test_a_trivial_query_imports_nothing_heavy() -> None:
     assert printed.split() == ["step", "lr", "0", "0"]
 
 
-@pytest.mark.parametrize("command", ["show", "presets", "export"])
+@pytest.mark.parametrize("command", ["show", "presets", "export", "export-hf", "export-trl-none"])
 def test_the_simple_commands_import_no_lab(command: str) -> None:
     args = {
         "show": ["show", "bert", "-n", "1000"],
         "presets": ["presets"],
         "export": ["export", "bert", "-n", "1000", "--to", "torch"],
+        # the built-in is matched by rampup's restatement of transformers' schedulers: no transformers, no torch
+        "export-hf": ["export", "linear(5%) -> cosine", "-n", "1000", "--to", "hf"],
+        "export-trl-none": ["export", "linear(5%) -> 1-sqrt(30%) -> constant", "-n", "1000", "--to", "trl"],
     }
     heavy, printed = _imported(f"from rampup.cli import main\nmain({args[command]!r})", HEAVY)
     assert heavy == []

@@ -14,11 +14,12 @@ spec text (every length in steps), so the code runs exactly the rates that
   rates, checked by reading the text back with ``rampup inspect``; else a
   :class:`~rampup.RampupError` with the nearest exact spec (:mod:`rampup.conventions`).
 - ``hf``, ``trl``: the built-in scheduler's ``TrainingArguments`` / ``SFTConfig``
-  keywords when one computes the same rates over the run (:func:`rampup.hf.training_args`,
-  checked against the installed transformers), else :class:`rampup.hf.RampupTrainer` /
-  :class:`rampup.trl.RampupSFTTrainer` with a comment that says why; ``strict=True``
-  raises the :class:`~rampup.RampupError` instead. Never a built-in that is close but
-  not equal.
+  keywords when one computes the same rates over the run (rampup's restatement of
+  transformers' schedulers, :mod:`rampup.conventions.hf_builtins`: no framework is imported),
+  else :class:`rampup.hf.RampupTrainer` / :class:`rampup.trl.RampupSFTTrainer` with a
+  comment that says why. ``strict=True`` also checks the built-in against the transformers
+  installed here (:func:`rampup.hf.training_args`), and raises the :class:`~rampup.RampupError`
+  where there is none. Never a built-in that is close but not equal.
 
 The code expects ``model`` (and, for Trainer, ``train_dataset``; for TRL also
 ``tokenizer``) to exist where it is pasted.
@@ -32,6 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rampup.checks import learning_rate
+from rampup.conventions.hf_builtins import match_builtin
 from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
@@ -177,28 +179,33 @@ def _keras(plan: _Plan) -> str:
 # ---------------------------------------------------------------------- Hugging Face and TRL
 
 
-#: the reason given when transformers is absent where the snippet is written
-_NOT_INSTALLED = "transformers is not installed here, so no built-in scheduler could be checked against it"
-
-
 def _builtin_or_reason(plan: _Plan, strict: bool) -> dict[str, Any] | str:
+    """``TrainingArguments`` keywords of the exact built-in scheduler, or why there is none.
+
+    rampup's restatement of transformers' schedulers (:mod:`rampup.conventions.hf_builtins`, no framework
+    imported; tested against transformers at every update) decides; ``strict`` also checks the answer
+    against the transformers installed here (:func:`rampup.hf.training_args`, which imports it and torch).
+    """
+    if not strict:
+        found = match_builtin(plan.resolved, plan.total, plan.peak)
+        if isinstance(found, str):
+            return found
+        return {
+            "lr_scheduler_type": found.name,
+            "warmup_steps": found.warmup_steps,
+            "lr_scheduler_kwargs": dict(found.kwargs),
+            "learning_rate": plan.peak,
+        }
     try:
-        from rampup.hf import OTHER_PATH, training_args
-    except ImportError:  # writing the snippet must not need transformers: the exact path needs no check
-        if strict:
-            raise RampupError(
-                "--strict",
-                True,
-                "transformers installed: a built-in scheduler is checked against it before it is written",
-                hint="pip install 'rampup[hf]', or leave out --strict for the RampupTrainer code",
-            ) from None
-        return _NOT_INSTALLED
-    try:
-        return training_args(plan.resolved, plan.total, peak_lr=plan.peak)
-    except RampupError as error:
-        if strict:
-            raise
-        return (error.hint or error.expected).removesuffix("; " + OTHER_PATH)
+        from rampup.hf import training_args
+    except ImportError:
+        raise RampupError(
+            "--strict",
+            True,
+            "transformers installed: a built-in scheduler is checked against it before it is written",
+            hint="pip install 'rampup[hf]', or leave out --strict",
+        ) from None
+    return training_args(plan.resolved, plan.total, peak_lr=plan.peak)
 
 
 def _wrap_comment(text: str) -> list[str]:
@@ -224,7 +231,13 @@ def _trainer_code(plan: _Plan, strict: bool, *, trl: bool) -> str:
             plan.header,
             *_wrap_comment(
                 f"{library} built-in {kwargs['lr_scheduler_type']!r} scheduler computes the same rates at every "
-                "update of the run (checked with rampup.hf.training_args)."
+                "update of the run ("
+                + (
+                    "checked against the transformers installed here with rampup.hf.training_args)."
+                    if strict
+                    else "rampup.conventions.hf_builtins, tested against transformers' own schedulers; "
+                    "rampup export --strict checks the transformers installed here)."
+                )
             ),
             f"from {module} import {', '.join(sorted([config_cls, trainer_cls]))}",
             "",
@@ -245,11 +258,7 @@ def _trainer_code(plan: _Plan, strict: bool, *, trl: bool) -> str:
     return _lines(
         plan.header,
         *_wrap_comment(
-            (
-                f"{found[0].upper()}{found[1:]}: "
-                if found == _NOT_INSTALLED
-                else f"No {module} built-in scheduler computes it exactly: {found}. "
-            )
+            f"No {module} built-in scheduler computes it exactly: {found}. "
             + f"{rampup_cls} runs it exactly through rampup.torch.RampupLR, resolved with the number of updates "
             "Trainer computes."
         ),
@@ -287,7 +296,8 @@ _TRAINERS: dict[str, Callable[[_Plan, bool], str]] = {"hf": _hf, "trl": _trl}
 
 
 def _config_text(key: str, plan: _Plan) -> str:
-    """Another tool's config (DeepSpeed JSON, Megatron flags, Axolotl YAML...): exact, or an error naming the nearest."""
+    """Another tool's config (DeepSpeed JSON, Megatron flags, Axolotl YAML...): exact, or an error naming
+    the nearest exact spec."""
     from rampup.conventions import axolotl, deepspeed, llamafactory, megatron, nemo, timm
 
     writers = {"deepspeed": deepspeed.export_config, "megatron": megatron.export_flags, "axolotl": axolotl.export_yaml}
