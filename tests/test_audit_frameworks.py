@@ -15,7 +15,7 @@ from typing import Any
 import lightning as L
 import pytest
 import torch
-from test_hf import PEAK, Points, TinyRegression, make_args
+from tiny_trainer import PEAK, Points, TinyRegression, make_args
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import Trainer, TrainerCallback
 

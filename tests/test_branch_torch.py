@@ -16,7 +16,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from test_hf import PEAK, LearningRates, Points, TinyRegression, make_args
+from tiny_trainer import PEAK, LearningRates, Points, TinyRegression, make_args
 from torch.utils.data import DataLoader, TensorDataset
 from transformers import Trainer
 
