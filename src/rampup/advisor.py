@@ -53,6 +53,8 @@ __all__ = [
     "Reason",
     "Recommendation",
     "RuleResult",
+    "Settings",
+    "Setup",
     "adam_untuned_bound",
     "bert_finetune",
     "exports_for",
@@ -502,6 +504,36 @@ def max_share_cap(total_steps: int, share: float) -> int:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """What :func:`recommend` was given, by keyword and not yet checked (:meth:`check` checks it).
+
+    The fields and their defaults are :func:`recommend`'s keywords.
+    """
+
+    total_steps: int | None = None
+    dataset_size: int | None = None
+    batch_size: int | None = None
+    grad_accum: int = 1
+    num_processes: int = 1
+    epochs: float | None = None
+    optimizer: str = "adamw"
+    betas: tuple[float, float] | None = None
+    beta2: float | None = None
+    regime: str | None = None
+    architecture: str | None = None
+    base_batch_size: int | None = None
+    base_warmup_steps: int | None = None
+    base_lr: float | None = None
+    peak_lr: float | None = None
+    max_warmup_share: float | None = None
+    decay: str | None = None
+
+    def check(self) -> Setup:
+        """The checked setup the rules read; bad input is a :class:`~rampup.errors.RampupError` naming the field."""
+        return _setup(self)
+
+
+@dataclass(frozen=True)
 class _Run:
     total_steps: int | None
     steps_per_epoch: float | None
@@ -526,20 +558,14 @@ def _positive(name: str, value: object, expected: str) -> float | None:
     return None if value is None else positive(value, name, expected)
 
 
-def _run(
-    total_steps: object,
-    dataset_size: object,
-    batch_size: object,
-    grad_accum: object,
-    num_processes: object,
-    epochs: object,
-) -> _Run:
-    total = _whole("total_steps", total_steps, 1, "a whole number of optimizer steps > 0")
-    data = _whole("dataset_size", dataset_size, 1, "a whole number of training examples > 0")
-    batch = _whole("batch_size", batch_size, 1, "a whole number of examples per device and step > 0")
-    accum = _whole("grad_accum", grad_accum, 1, "a whole number of micro-batches per update >= 1")
-    procs = _whole("num_processes", num_processes, 1, "a whole number of processes (devices) >= 1")
-    n_epochs = _positive("epochs", epochs, "a number of epochs > 0")
+def _run(given: Settings) -> _Run:
+    """The run's length and steps per epoch, counted as the Hugging Face Trainer counts them."""
+    total = _whole("total_steps", given.total_steps, 1, "a whole number of optimizer steps > 0")
+    data = _whole("dataset_size", given.dataset_size, 1, "a whole number of training examples > 0")
+    batch = _whole("batch_size", given.batch_size, 1, "a whole number of examples per device and step > 0")
+    accum = _whole("grad_accum", given.grad_accum, 1, "a whole number of micro-batches per update >= 1")
+    procs = _whole("num_processes", given.num_processes, 1, "a whole number of processes (devices) >= 1")
+    n_epochs = _positive("epochs", given.epochs, "a number of epochs > 0")
     accum, procs = accum or 1, procs or 1
     effective = None if batch is None else batch * accum * procs
     spe: float | None = None
@@ -698,8 +724,8 @@ def _no_export(why: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Setup:
-    """The checked inputs."""
+class Setup:
+    """The checked inputs (:meth:`Settings.check`): what the rules of :data:`RULES` read."""
 
     run: _Run
     opt: _Optimizer
@@ -741,7 +767,7 @@ class _Setup:
 class _Advice:
     """The advice as it is built: the number so far, the reasons and the alternatives."""
 
-    setup: _Setup
+    setup: Setup
     warmup: int = 0
     peak_lr: float | None = None
     #: whether the warmup was scaled up for a large batch (the cap is then LARGE_BATCH_MAX_SHARE by default)
@@ -760,43 +786,27 @@ class _Advice:
         return any(reason.rule == rule for reason in self.reasons)
 
 
-def _setup(
-    total_steps: object,
-    dataset_size: object,
-    batch_size: object,
-    grad_accum: object,
-    num_processes: object,
-    epochs: object,
-    optimizer: object,
-    betas: object,
-    beta2: object,
-    regime: str | None,
-    architecture: str | None,
-    base_batch_size: object,
-    base_warmup_steps: object,
-    base_lr: object,
-    peak_lr: object,
-    max_warmup_share: object,
-    decay: object,
-) -> _Setup:
-    opt = _optimizer(optimizer)
-    chosen_betas = _betas(opt, betas, beta2)
-    regime_key = _choice("regime", regime, REGIMES, _REGIME_ALIASES)
-    arch = _choice("architecture", architecture, tuple(ARCHITECTURES), {})
-    run = _run(total_steps, dataset_size, batch_size, grad_accum, num_processes, epochs)
-    share = _positive("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+def _setup(given: Settings) -> Setup:
+    """Check every input; the rules read only what this returns."""
+    opt = _optimizer(given.optimizer)
+    chosen_betas = _betas(opt, given.betas, given.beta2)
+    regime_key = _choice("regime", given.regime, REGIMES, _REGIME_ALIASES)
+    arch = _choice("architecture", given.architecture, tuple(ARCHITECTURES), {})
+    run = _run(given)
+    share = _positive("max_warmup_share", given.max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
     if share is not None and share > 1:
-        raise RampupError("max_warmup_share", max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+        raise RampupError("max_warmup_share", given.max_warmup_share, "a share of the run in (0, 1], e.g. 0.25")
+    decay = given.decay
     if decay is None:
         decay = REWARM_DECAY if regime_key == "continue" else "linear"
     decay_text = _decay_text(decay)
-    lr = _positive("peak_lr", peak_lr, "a learning rate > 0")
-    base_rate = _positive("base_lr", base_lr, "a learning rate > 0")
-    base_batch = _whole("base_batch_size", base_batch_size, 1, "a whole number of examples per update > 0")
-    base_warmup = _whole("base_warmup_steps", base_warmup_steps, 0, "a whole number of steps >= 0")
+    lr = _positive("peak_lr", given.peak_lr, "a learning rate > 0")
+    base_rate = _positive("base_lr", given.base_lr, "a learning rate > 0")
+    base_batch = _whole("base_batch_size", given.base_batch_size, 1, "a whole number of examples per update > 0")
+    base_warmup = _whole("base_warmup_steps", given.base_warmup_steps, 0, "a whole number of steps >= 0")
     if lr is not None and base_rate is not None:
         raise RampupError(
-            "peak_lr", peak_lr, "only one of peak_lr (used as is) or base_lr (scaled from base_batch_size)"
+            "peak_lr", given.peak_lr, "only one of peak_lr (used as is) or base_lr (scaled from base_batch_size)"
         )
     if base_batch is not None and run.batch is None:
         raise RampupError("batch_size", None, "the batch size, to scale from base_batch_size")
@@ -805,19 +815,19 @@ def _setup(
             raise RampupError(
                 "base_batch_size", None, f"the batch size {name} was tuned at", hint="or pass the rate as peak_lr"
             )
-    return _Setup(
-        run,
-        opt,
-        chosen_betas,
-        regime_key,
-        arch,
-        run.dataset_size,
-        base_batch,
-        base_warmup,
-        base_rate,
-        lr,
-        share,
-        decay_text,
+    return Setup(
+        run=run,
+        opt=opt,
+        betas=chosen_betas,
+        regime=regime_key,
+        arch=arch,
+        dataset_size=run.dataset_size,
+        base_batch=base_batch,
+        base_warmup=base_warmup,
+        base_lr=base_rate,
+        peak_lr=lr,
+        share=share,
+        decay=decay_text,
     )
 
 
@@ -1023,25 +1033,25 @@ def recommend(
     re-decay ``cosine(to=0.1)`` of Gupta et al. 2023 and Ibrahim et al. 2024.
     The rules and their order are in the module docstring and docs/advisor.md.
     """
-    setup = _setup(
-        total_steps,
-        dataset_size,
-        batch_size,
-        grad_accum,
-        num_processes,
-        epochs,
-        optimizer,
-        betas,
-        beta2,
-        regime,
-        architecture,
-        base_batch_size,
-        base_warmup_steps,
-        base_lr,
-        peak_lr,
-        max_warmup_share,
-        decay,
-    )
+    setup = Settings(
+        total_steps=total_steps,
+        dataset_size=dataset_size,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        num_processes=num_processes,
+        epochs=epochs,
+        optimizer=optimizer,
+        betas=betas,
+        beta2=beta2,
+        regime=regime,
+        architecture=architecture,
+        base_batch_size=base_batch_size,
+        base_warmup_steps=base_warmup_steps,
+        base_lr=base_lr,
+        peak_lr=peak_lr,
+        max_warmup_share=max_warmup_share,
+        decay=decay,
+    ).check()
     advice = _Advice(setup, peak_lr=setup.peak_lr)
     total, spe = setup.run.total_steps, setup.run.steps_per_epoch
     if setup.run.reason is not None:
