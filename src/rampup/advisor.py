@@ -8,11 +8,16 @@ ready-to-use Hugging Face / TRL keyword arguments.
 The rules disagree; they are applied in a fixed order, and each later step may
 overrule an earlier one (docs/advisor.md explains every choice):
 
-1. **Base rule**, the most specific that applies wins: the LoRA table (regime
-   ``lora``/``qlora``); ViT's 5 warmup epochs; BERT fine-tuning's 10%;
-   large-model pretraining's 1000-5000 steps; small datasets' 100-500 steps;
-   else the general 5-10% of the run. Inside a range, Post-LN takes the high end
-   and Pre-LN the low end (Xiong et al. 2020); SGD takes the low end.
+1. **Base rule**: the table :data:`RULES`, most specific first; the first rule
+   that applies sets the number (:func:`choose`): the LoRA table (regime
+   ``lora``/``qlora``), LoRA's default 10 without the run's length, re-warming
+   over 1% (regime ``continue``), ViT's 5 warmup epochs, BERT fine-tuning's 10%,
+   large-model pretraining's 1000-5000 steps, small datasets' 100-500 steps,
+   else the general 5-10% of the run. The other rules that apply become the
+   alternatives, with why they lost; each rule also carries the alternatives
+   hand-picked for it and what it lacks where it nearly applies. Inside a range,
+   Post-LN takes the high end and Pre-LN the low end (Xiong et al. 2020); SGD
+   takes the low end.
 2. **Large batch** (Goyal et al. 2017): the rate scales by ``batch / base_batch``;
    a warmup given for the base batch (``base_warmup_steps``) scales the same way
    and replaces the base rule; without one, a rate scaled up k-fold multiplies the
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, Literal
@@ -48,15 +53,22 @@ __all__ = [
     "MAX_WARMUP_SHARE",
     "OPTIMIZERS",
     "REGIMES",
+    "RULES",
     "SMALL_DATASET",
     "Alternative",
+    "Choice",
+    "Extra",
+    "NearMiss",
+    "Outranked",
     "Reason",
     "Recommendation",
+    "Rule",
     "RuleResult",
     "Settings",
     "Setup",
     "adam_untuned_bound",
     "bert_finetune",
+    "choose",
     "exports_for",
     "general_share",
     "large_batch",
@@ -762,6 +774,22 @@ class Setup:
         """A fine-tuning dataset of fewer than :data:`SMALL_DATASET` examples (the 100-500 step rule)."""
         return not self.scratch and self.dataset_size is not None and self.dataset_size < SMALL_DATASET
 
+    @property
+    def total_steps(self) -> int | None:
+        return self.run.total_steps
+
+    @property
+    def steps_per_epoch(self) -> float | None:
+        return self.run.steps_per_epoch
+
+    def spec_for(self, steps: int) -> str:
+        """The advised schedule for a warmup of ``steps``: ``linear(steps) -> decay``."""
+        return f"linear({steps}) -> {self.decay}"
+
+    def alternative(self, label: str, steps: int | None, why_not: str) -> Alternative:
+        """A warmup weighed and not chosen, with its schedule when it has a number of steps."""
+        return Alternative(label, steps, None if steps is None else self.spec_for(steps), why_not)
+
 
 @dataclass
 class _Advice:
@@ -775,12 +803,8 @@ class _Advice:
     reasons: list[Reason] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
 
-    def spec_for(self, steps: int) -> str:
-        return f"linear({steps}) -> {self.setup.decay}"
-
-    def weigh(self, label: str, result: RuleResult | None, why_not: str) -> None:
-        steps = None if result is None else result.steps
-        self.alternatives.append(Alternative(label, steps, None if steps is None else self.spec_for(steps), why_not))
+    def weigh(self, label: str, steps: int | None, why_not: str) -> None:
+        self.alternatives.append(self.setup.alternative(label, steps, why_not))
 
     def has(self, rule: str) -> bool:
         return any(reason.rule == rule for reason in self.reasons)
@@ -831,66 +855,267 @@ def _setup(given: Settings) -> Setup:
     )
 
 
-def _base_rule(advice: _Advice, percent: int) -> RuleResult:
-    """Step 1: the most specific rule that applies sets the number; the others are weighed."""
-    setup = advice.setup
-    total, spe = setup.run.total_steps, setup.run.steps_per_epoch
-    if setup.lora:
-        if total is None:
-            return lora_default()
-        advice.weigh(
-            "quick rule: about 5%, at least 5", quick_rule(total), "the table by run length is the more specific rule"
-        )
-        advice.weigh("Unsloth default", lora_default(), "the run's length is known: the table uses it")
-        return lora_table(total)
-    if total is None:
+# ---------------------------------------------------------------------------------------------- the rule table
+
+
+@dataclass(frozen=True)
+class Outranked:
+    """How a rule is listed among the alternatives when a more specific rule of :data:`RULES` wins.
+
+    ``label`` and ``why_not`` may name ``{percent}`` (the layer norm's end of 5-10%, as the rule used
+    it) and ``{winner}`` (the winning rule's name).
+    """
+
+    label: str
+    why_not: str
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A setup the rule was written for but for one thing: listed as an alternative that says what is missing.
+
+    ``when`` never holds where the rule applies. ``with_steps``: whether the rule can still give its
+    number (BERT fine-tuning's share on a pretraining run can; ViT's epochs without an epoch length cannot).
+    """
+
+    when: Callable[[Setup], bool]
+    label: str
+    why_not: str
+    with_steps: bool
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A hand-picked alternative listed when its rule wins: another reading of the same sources.
+
+    ``steps`` gives its number of steps, or is None for an alternative without one.
+    """
+
+    label: str
+    steps: Callable[[Setup], int] | None
+    why_not: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One base rule of the advisor: its name (``reason.rule``), its source, when it applies, what it proposes.
+
+    ``proposes(setup, percent)`` returns the rule's number with its reason; ``percent`` is the end of a
+    5-10% range that the layer norm and the optimizer pick (:func:`layer_norm_share`), and
+    ``layer_norm_end`` says whether the rule uses it (then the ``post-ln``/``pre-ln``/``sgd-needs-less``
+    reason follows the rule's). ``outranked`` says how the rule is listed when a more specific one wins
+    (None: it is not listed); ``nearly`` and ``extras`` are further alternatives; ``then`` is a reason
+    that follows the rule's own when it wins. ``when`` and ``formula`` say the same in words.
+    """
+
+    name: str
+    source: str
+    when: str
+    formula: str
+    applies: Callable[[Setup], bool]
+    proposes: Callable[[Setup, int], RuleResult]
+    layer_norm_end: bool = False
+    outranked: Outranked | None = None
+    nearly: NearMiss | None = None
+    extras: tuple[Extra, ...] = ()
+    then: Callable[[Setup], Reason] | None = None
+
+
+def _length(setup: Setup) -> int:
+    """The run's length, for a rule whose ``applies`` has made sure it is known."""
+    total = setup.total_steps
+    assert total is not None, "a rule that needs the run's length applies only when it is known"
+    return total
+
+
+def _epoch_length(setup: Setup) -> float:
+    """Steps per epoch, for a rule whose ``applies`` has made sure they are known."""
+    spe = setup.steps_per_epoch
+    assert spe is not None, "a rule that needs the epoch's length applies only when it is known"
+    return spe
+
+
+def _dataset(setup: Setup) -> int:
+    """The dataset's size, for a rule whose ``applies`` has made sure it is known."""
+    size = setup.dataset_size
+    assert size is not None, "a rule that needs the dataset's size applies only when it is known"
+    return size
+
+
+def _general(setup: Setup) -> bool:
+    """The general rules' ground: full training (regime none, full or pretrain) of a run of known length.
+
+    Adapters (LoRA) and continued pretraining have their own rules; the general ones do not apply to them.
+    """
+    return not setup.lora and not setup.continued and setup.total_steps is not None
+
+
+def _redecay(setup: Setup) -> Reason:
+    """What follows a re-warming: the re-decay, to the pretraining run's peak (Gupta et al. 2023, Ibrahim et al.)."""
+    then = "a cosine to 10% of the peak (both papers)" if setup.decay == REWARM_DECAY else f"{setup.decay}, as given"
+    detail = (
+        f"then re-decay: {then}; re-warm to the pretraining run's peak (Ibrahim et al.), not a new one: "
+        "a higher peak adapts more to the new data and forgets more of the old (Gupta et al.)"
+    )
+    return Reason("redecay", SRC_REWARM, detail)
+
+
+_REWARM_SHARES = "Gupta et al. found 0.5-2% about equally good; 1% is Ibrahim et al.'s"
+
+#: the base rules, most specific first: the first that applies sets the warmup; every other rule that applies
+#: (and has an ``outranked`` entry) is listed as an alternative with the reason it lost (:func:`choose`)
+RULES: tuple[Rule, ...] = (
+    Rule(
+        name="lora-table",
+        source=SRC_LORA,
+        when="regime lora or qlora, the run's length known",
+        formula="ceil(r x T) clamped to T's row: T < 100: r = 0.1, 5-10; 100-1000: 0.05, 10-50; > 1000: 0.03, 50-100",
+        applies=lambda setup: setup.lora and setup.total_steps is not None,
+        proposes=lambda setup, _: lora_table(_length(setup)),
+        extras=(
+            Extra(
+                "quick rule: about 5%, at least 5",
+                lambda setup: quick_rule(_length(setup)).steps,
+                "the table by run length is the more specific rule",
+            ),
+        ),
+    ),
+    Rule(
+        name="lora-default",
+        source=SRC_LORA,
+        when="regime lora or qlora",
+        formula="10 steps (Unsloth's default)",
+        applies=lambda setup: setup.lora,
+        proposes=lambda setup, _: lora_default(),
+        outranked=Outranked("Unsloth default", "the run's length is known: the table uses it"),
+    ),
+    Rule(
+        name="rewarm",
+        source=SRC_REWARM,
+        when="regime continue (continued pretraining from a checkpoint), the run's length known",
+        formula="ceil(0.01 x T), then the re-decay",
+        applies=lambda setup: setup.continued and setup.total_steps is not None,
+        proposes=lambda setup, _: rewarm(_length(setup)),
+        extras=(
+            Extra("re-warm over 0.5%", lambda setup: _share_steps(0.5, _length(setup)), _REWARM_SHARES),
+            Extra("re-warm over 2%", lambda setup: _share_steps(2, _length(setup)), _REWARM_SHARES),
+            Extra(
+                "no re-warming: go on at the checkpoint's final rate",
+                None,
+                "a decayed rate adapts little to new data (Gupta et al. 2023): re-warm, then re-decay",
+            ),
+        ),
+        then=_redecay,
+    ),
+    Rule(
+        name="vit-epochs",
+        source=SRC_VIT,
+        when="architecture vit, steps per epoch known",
+        formula="ceil(5 x steps_per_epoch)",
+        applies=lambda setup: _general(setup) and setup.arch == "vit" and setup.steps_per_epoch is not None,
+        proposes=lambda setup, _: vit_epochs(_epoch_length(setup)),
+        nearly=NearMiss(
+            lambda setup: _general(setup) and setup.arch == "vit" and setup.steps_per_epoch is None,
+            "ViT: 5 warmup epochs",
+            "needs steps per epoch: pass dataset_size and batch_size, or epochs",
+            with_steps=False,
+        ),
+    ),
+    Rule(
+        name="bert-finetune",
+        source=SRC_BERT,
+        when="architecture bert, fine-tuning (not regime pretrain)",
+        formula="ceil(0.1 x T) (BERT is Post-LN: the high end of 6-10%)",
+        applies=lambda setup: _general(setup) and setup.arch == "bert" and not setup.scratch,
+        proposes=lambda setup, _: bert_finetune(_length(setup)),
+        nearly=NearMiss(
+            lambda setup: _general(setup) and setup.arch == "bert" and setup.scratch,
+            "BERT fine-tuning: 10%",
+            "a fine-tuning rule; this run pretrains",
+            with_steps=True,
+        ),
+        extras=(
+            Extra(
+                "RoBERTa: 6%",
+                lambda setup: bert_finetune(_length(setup), 6).steps,
+                "the low end of 6-10%; BERT is Post-LN: the high end",
+            ),
+        ),
+    ),
+    Rule(
+        name="large-model",
+        source=SRC_LARGE,
+        when="regime pretrain with an architecture hint (pretraining a transformer)",
+        formula="ceil(r x T) clamped to 1000-5000, r = 5% or 10% (layer_norm_share)",
+        applies=lambda setup: _general(setup) and setup.scratch and setup.arch is not None,
+        proposes=lambda setup, percent: large_model(_length(setup), percent),
+        layer_norm_end=True,
+        # not listed when it loses: only ViT's epochs outrank it, and the advisor has never weighed it there
+    ),
+    Rule(
+        name="small-dataset",
+        source=SRC_SMALL,
+        when=f"fewer than {SMALL_DATASET:,} examples, not pretraining",
+        formula="ceil(r x T) clamped to 100-500, r = 5% or 10% (layer_norm_share)",
+        applies=lambda setup: _general(setup) and setup.small,
+        proposes=lambda setup, percent: small_dataset(_length(setup), percent, _dataset(setup)),
+        layer_norm_end=True,
+        outranked=Outranked("small dataset: 100-500 steps", "{winner} is the more specific rule"),
+    ),
+    Rule(
+        name="general-share",
+        source=SRC_GENERAL,
+        when="any other run of known length (regime none, full or pretrain): the fallback",
+        formula="ceil(r x T), r = 5% or 10% (layer_norm_share)",
+        applies=_general,
+        proposes=lambda setup, percent: general_share(_length(setup), percent),
+        layer_norm_end=True,
+        outranked=Outranked("general rule: {percent}% of the run", "{winner} is more specific"),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The base rule that won, the number it proposed and the alternatives weighed against it, in order."""
+
+    rule: Rule
+    result: RuleResult
+    alternatives: tuple[Alternative, ...]
+
+
+def choose(setup: Setup, percent: int) -> Choice:
+    """Step 1: the first rule of :data:`RULES` that applies sets the number; the others are weighed.
+
+    The alternatives, in order: the winner's extras; every other rule that applies, the broadest
+    first, with the reason it lost (rules without an ``outranked`` entry are left out); every rule
+    that nearly applies, with what it lacks. ``percent`` is :func:`layer_norm_share`'s.
+    """
+    applying = [rule for rule in RULES if rule.applies(setup)]
+    if not applying:
         raise RampupError(
             "total_steps",
             None,
             "the run's length",
             hint="pass total_steps, or dataset_size, batch_size and epochs (only LoRA has a default without it)",
         )
-    base: RuleResult
-    if setup.continued:
-        for share in (0.5, 2):
-            advice.weigh(
-                f"re-warm over {share:g}%",
-                RuleResult(_share_steps(share, total), Reason("rewarm", SRC_REWARM, "")),
-                "Gupta et al. found 0.5-2% about equally good; 1% is Ibrahim et al.'s",
-            )
-        advice.weigh(
-            "no re-warming: go on at the checkpoint's final rate",
-            None,
-            "a decayed rate adapts little to new data (Gupta et al. 2023): re-warm, then re-decay",
-        )
-        return rewarm(total)
-    if setup.arch == "vit" and spe is not None:
-        base = vit_epochs(spe)
-    elif setup.arch == "bert" and not setup.scratch:
-        base = bert_finetune(total)
-        advice.weigh("RoBERTa: 6%", bert_finetune(total, 6), "the low end of 6-10%; BERT is Post-LN: the high end")
-    elif setup.scratch and setup.arch is not None:
-        base = large_model(total, percent)
-    elif setup.small:
-        assert setup.dataset_size is not None
-        base = small_dataset(total, percent, setup.dataset_size)
-    else:
-        base = general_share(total, percent)
-    rule = base.reason.rule
-    if rule != "general-share":
-        advice.weigh(f"general rule: {percent}% of the run", general_share(total, percent), f"{rule} is more specific")
-    if setup.arch == "vit" and spe is None:
-        advice.weigh("ViT: 5 warmup epochs", None, "needs steps per epoch: pass dataset_size and batch_size, or epochs")
-    if setup.arch == "bert" and setup.scratch:
-        advice.weigh("BERT fine-tuning: 10%", bert_finetune(total), "a fine-tuning rule; this run pretrains")
-    if setup.small and rule in ("vit-epochs", "bert-finetune"):
-        assert setup.dataset_size is not None
-        advice.weigh(
-            "small dataset: 100-500 steps",
-            small_dataset(total, percent, setup.dataset_size),
-            f"{rule} is the more specific rule",
-        )
-    return base
+    winner, *beaten = applying
+    words = {"percent": percent, "winner": winner.name}
+    alternatives = [
+        setup.alternative(extra.label, None if extra.steps is None else extra.steps(setup), extra.why_not)
+        for extra in winner.extras
+    ]
+    for rule in reversed(beaten):
+        if rule.outranked is not None:
+            steps = rule.proposes(setup, percent).steps
+            label, why_not = rule.outranked.label.format(**words), rule.outranked.why_not.format(**words)
+            alternatives.append(setup.alternative(label, steps, why_not))
+    for rule in RULES:
+        near = rule.nearly
+        if near is not None and not rule.applies(setup) and near.when(setup):
+            near_steps = rule.proposes(setup, percent).steps if near.with_steps else None
+            alternatives.append(setup.alternative(near.label, near_steps, near.why_not))
+    return Choice(winner, winner.proposes(setup, percent), tuple(alternatives))
 
 
 def _scale_batch(advice: _Advice, base: RuleResult) -> None:
@@ -915,7 +1140,7 @@ def _scale_batch(advice: _Advice, base: RuleResult) -> None:
             f"warmup = {setup.base_warmup} x {batch} / {setup.base_batch} = {scaled} steps; it replaces the "
             f"{rule} rule's {advice.warmup} (a warmup tuned at the base batch is more specific)"
         )
-        advice.weigh(f"{rule} rule", base, "base_warmup_steps, scaled to the batch, is more specific")
+        advice.weigh(f"{rule} rule", base.steps, "base_warmup_steps, scaled to the batch, is more specific")
         advice.reasons.append(Reason("large-batch-warmup", SRC_GOYAL, detail))
         advice.warmup = scaled
         advice.large_batch = k > 1
@@ -923,7 +1148,7 @@ def _scale_batch(advice: _Advice, base: RuleResult) -> None:
         grown = large_batch_warmup(advice.warmup, k, setup.run.steps_per_epoch)
         advice.weigh(
             f"the {rule} rule as it is",
-            RuleResult(advice.warmup, base.reason),
+            advice.warmup,
             f"written for an ordinary rate; this one is scaled up x{format_number(k)} for the batch",
         )
         advice.reasons.append(grown.reason)
@@ -932,7 +1157,7 @@ def _scale_batch(advice: _Advice, base: RuleResult) -> None:
     elif k != 1:
         advice.weigh(
             f"the seed's scaling applied to the {rule} rule: {advice.warmup} x {format_number(k)}",
-            RuleResult(ceil_steps(advice.warmup * k), base.reason),
+            ceil_steps(advice.warmup * k),
             "the rate is not scaled up here (peak_lr is given, or the batch is smaller than the base): the rule's "
             "warmup stands; pass base_lr to scale the rate, or base_warmup_steps to scale a warmup tuned at the "
             "base batch",
@@ -952,7 +1177,7 @@ def _optimizer_bound(advice: _Advice) -> RuleResult | None:
                     "a bound for training from scratch; a continued run starts from trained weights, and the "
                     "re-warming papers warm up over 0.5-2% of the run (Gupta et al. 2023, Ibrahim et al. 2024)"
                 )
-            advice.weigh("Ma & Yarats' untuned warmup, 2 / (1 - beta2)", bound, why_not)
+            advice.weigh("Ma & Yarats' untuned warmup, 2 / (1 - beta2)", bound.steps, why_not)
             return None
         if advice.warmup < bound.steps:
             detail = f"{bound.reason.detail}: a lower bound, raises {advice.warmup} to {bound.steps}"
@@ -1031,7 +1256,8 @@ def recommend(
     ``decay`` is spec text for what follows the linear warmup (``cosine(to=0.1)``); by default
     ``linear``, and for ``regime="continue"`` (continued pretraining from a checkpoint) the
     re-decay ``cosine(to=0.1)`` of Gupta et al. 2023 and Ibrahim et al. 2024.
-    The rules and their order are in the module docstring and docs/advisor.md.
+    The base rules are the table :data:`RULES`; the steps after it and their order are in the
+    module docstring and docs/advisor.md.
     """
     setup = Settings(
         total_steps=total_steps,
@@ -1058,30 +1284,25 @@ def recommend(
         advice.reasons.append(setup.run.reason)
 
     percent, ln_reason = layer_norm_share(setup.placement, setup.opt.family)
-    base = _base_rule(advice, percent)
+    choice = choose(setup, percent)
+    base = choice.result
+    advice.alternatives.extend(choice.alternatives)
     advice.reasons.append(base.reason)
-    if setup.continued:
-        then = (
-            "a cosine to 10% of the peak (both papers)" if setup.decay == REWARM_DECAY else f"{setup.decay}, as given"
-        )
-        detail = (
-            f"then re-decay: {then}; re-warm to the pretraining run's peak (Ibrahim et al.), not a new one: "
-            "a higher peak adapts more to the new data and forgets more of the old (Gupta et al.)"
-        )
-        advice.reasons.append(Reason("redecay", SRC_REWARM, detail))
-    if ln_reason is not None and base.reason.rule in ("general-share", "small-dataset", "large-model"):
+    if choice.rule.then is not None:
+        advice.reasons.append(choice.rule.then(setup))
+    if ln_reason is not None and choice.rule.layer_norm_end:
         advice.reasons.append(ln_reason)
     advice.warmup = base.steps
     if spe is not None:
         epoch = one_epoch(spe)
         same = " (the same number here)" if epoch.steps == advice.warmup else ""
-        advice.weigh("one epoch of warmup", epoch, f"an alternative in the seed, not a rule of its own{same}")
+        advice.weigh("one epoch of warmup", epoch.steps, f"an alternative in the seed, not a rule of its own{same}")
     _scale_batch(advice, base)
     bound = _optimizer_bound(advice)
     _cap_and_floor(advice, bound)
 
     warmup = advice.warmup
-    spec = advice.spec_for(warmup)
+    spec = setup.spec_for(warmup)
     schedule = parse(spec)
     if total is not None:
         try:
