@@ -13,8 +13,14 @@ trial inside the sweep cost beyond its training (start-up of the interpreter and
 dispatch, recording). It is reported as a share of the mean training time, whole and split into the
 one-time start (until the first result, less that trial's own time) and the per-trial remainder.
 
-    python benchmarks/sweep_scaling.py                  # 24 trials of 200 steps, 2 rounds
-    python benchmarks/sweep_scaling.py --rounds 3 --seeds 4
+The machine must be idle for the 2-worker figure to mean anything (on 2 cores, one busy process of
+someone else's halves it). Before each sweep a probe times a fixed CPU loop in one process and in two
+at once: the ``contention`` column is the two-process time over the one-process time (1.0: both cores
+free; 2.0: only one free). Rounds whose contention is above 1.2 are shown but not counted.
+
+    python benchmarks/sweep_scaling.py                  # 24 trials of 200 steps, 3 rounds
+    python benchmarks/sweep_scaling.py --rounds 5 --seeds 4
+    python benchmarks/sweep_scaling.py --old OTHER/src  # also another tree's rampup (e.g. a git worktree)
 """
 
 from __future__ import annotations
@@ -67,13 +73,35 @@ def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def run_one(workers: int, seeds: int) -> dict[str, float]:
-    """A sweep in a fresh interpreter, timed from outside; its trials/minute and overhead."""
+def _spin(_: int = 0) -> float:
+    start = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
+def contention() -> float:
+    """Two CPU loops at once over one alone (1.0: two free cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_spin, [0, 1]))  # the processes are up
+        alone = min(pool.submit(_spin).result() for _ in range(3))
+        together = min(max(pool.map(_spin, [0, 1])) for _ in range(3))
+    return together / alone
+
+
+def run_one(workers: int, seeds: int, src: str | None = None) -> dict[str, float]:
+    """A sweep in a fresh interpreter (with rampup from ``src`` if given), timed from outside."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.path.abspath(src)
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, __file__, "--child", str(workers), "--seeds", str(seeds)]
         command += ["--db", os.path.join(folder, "lab.db")]
         started = time.perf_counter()
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
         total = time.perf_counter() - started
     data = json.loads(done.stdout.strip().splitlines()[-1])
     if data["ok"] != data["trials"]:
@@ -99,8 +127,9 @@ def run_one(workers: int, seeds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per (warmup, rate): 8 trials per seed")
+    parser.add_argument("--old", help="a src folder holding another rampup (its sweeps are timed too)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,23 +143,33 @@ def main() -> None:
         f"{os.cpu_count()} CPUs; load average before: {_load()}"
     )
     print(f"mlp sweep: {len(WARMUPS)} warmups x {len(RATES)} rates x {args.seeds} seeds, 200 steps each")
-    print("| round | workers | trials/min | mean training s | overhead (all) | one-time start s | per-trial overhead |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    ratios = []
-    for round_ in range(1, args.rounds + 1):
-        found = {}
-        for workers in (1, 2) if round_ % 2 else (2, 1):
-            found[workers] = result = run_one(workers, args.seeds)
-            print(
-                f"| {round_} | {workers} | {result['per_min']:.1f} | {result['mean_train_s']:.2f} | "
-                f"{result['overhead']:.0%} | {result['one_time_s']:.1f} | {result['per_trial_overhead']:.1%} |",
-                flush=True,
-            )
-        ratios.append(found[2]["per_min"] / found[1]["per_min"])
     print(
-        f"2 workers / 1 worker, trials per minute: {', '.join(f'{r:.2f}x' for r in ratios)} by round; "
-        f"median {statistics.median(ratios):.2f}x (goal: at least 1.7x)"
+        "| round | rampup | workers | contention | trials/min | mean training s | overhead (all) "
+        "| one-time start s | per-trial overhead |"
     )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    trees: list[tuple[str, str | None]] = [("this", None)] + ([("old", args.old)] if args.old else [])
+    ratios: dict[str, list[float]] = {name: [] for name, _ in trees}
+    for round_ in range(1, args.rounds + 1):
+        for name, src in trees:
+            found = {}
+            quiet = True
+            for workers in (1, 2) if round_ % 2 else (2, 1):
+                busy = contention()
+                quiet = quiet and busy <= 1.2
+                found[workers] = result = run_one(workers, args.seeds, src)
+                print(
+                    f"| {round_} | {name} | {workers} | {busy:.2f} | {result['per_min']:.1f} | "
+                    f"{result['mean_train_s']:.2f} | {result['overhead']:.0%} | {result['one_time_s']:.1f} | "
+                    f"{result['per_trial_overhead']:.1%} |",
+                    flush=True,
+                )
+            if quiet:
+                ratios[name].append(found[2]["per_min"] / found[1]["per_min"])
+    for name, found_ratios in ratios.items():
+        shown = ", ".join(f"{r:.2f}x" for r in found_ratios) or "none (every round had contention above 1.2)"
+        middle = f"; median {statistics.median(found_ratios):.2f}x" if found_ratios else ""
+        print(f"{name}: 2 workers / 1 worker, trials per minute, quiet rounds: {shown}{middle} (goal: at least 1.7x)")
     print(f"load average after: {_load()}")
 
 

@@ -38,7 +38,14 @@ def ray_cluster() -> Iterator[str]:
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(REPO / "src"), *([saved] if saved else [])])
     try:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        ray.init(
+            address="local",
+            num_cpus=2,
+            object_store_memory=100 * 1024**2,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+        )
     finally:
         if saved is None:
             del os.environ["PYTHONPATH"]
