@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import inspect
+import itertools
 import json
 import math
 import sys
@@ -17,9 +20,13 @@ import rampup
 from rampup import RampupError, recommend
 from rampup.advisor import (
     MAX_WARMUP_SHARE,
+    RULES,
     Recommendation,
+    Settings,
+    Setup,
     adam_untuned_bound,
     bert_finetune,
+    choose,
     general_share,
     large_batch,
     large_model,
@@ -243,6 +250,134 @@ def test_vit_without_steps_per_epoch_falls_back() -> None:
     assert advice.warmup_steps == 500  # general rule, Pre-LN: 5%
     vit = alternative(advice, "ViT")
     assert vit.warmup_steps is None and "steps per epoch" in vit.why_not
+
+
+# ---------------------------------------------------------------------------------------------- the rule table
+
+
+def _grid() -> list[Setup]:
+    """Checked setups over every regime, architecture and way of giving the run's length (or none)."""
+    lengths: list[dict[str, Any]] = [
+        {},
+        {"total_steps": 60},
+        {"total_steps": 5000},
+        {"total_steps": 10_000, "epochs": 20},
+        {"dataset_size": 3668, "batch_size": 32, "epochs": 3},
+        {"dataset_size": 1_281_167, "batch_size": 1024, "epochs": 300},
+    ]
+    found = []
+    for length, regime, arch, optimizer in itertools.product(
+        lengths,
+        [None, "lora", "qlora", "full", "pretrain", "continue"],
+        [None, "post-ln", "pre-ln", "bert", "vit", "decoder"],
+        ["adamw", "sgd"],
+    ):
+        settings = Settings(**length, regime=regime, architecture=arch, optimizer=optimizer)
+        found.append(settings.check())
+    return found
+
+
+def _percent(setup: Setup) -> int:
+    return layer_norm_share(setup.placement, setup.opt.family)[0]
+
+
+def test_settings_are_recommends_keywords() -> None:
+    keywords = inspect.signature(recommend).parameters
+    fields = {item.name: item.default for item in dataclasses.fields(Settings)}
+    assert fields == {name: parameter.default for name, parameter in keywords.items()}
+    assert Settings(total_steps=1000, regime="lora").check().total_steps == 1000
+
+
+def test_the_rule_table_is_ordered_most_specific_first() -> None:
+    names = [rule.name for rule in RULES]
+    assert names == [
+        "lora-table",
+        "lora-default",
+        "rewarm",
+        "vit-epochs",
+        "bert-finetune",
+        "large-model",
+        "small-dataset",
+        "general-share",
+    ]
+    grid = _grid()
+    ground = {rule.name: {i for i, setup in enumerate(grid) if rule.applies(setup)} for rule in RULES}
+    wins = {choose(setup, _percent(setup)).rule.name for setup in grid if any(r.applies(setup) for r in RULES)}
+    assert wins == set(names)  # no rule is hidden behind a broader one
+    for earlier, later in itertools.combinations(names, 2):
+        assert not ground[later] < ground[earlier], (later, "is narrower than", earlier)
+    # each ground's last rule is its fallback: it applies wherever a more specific rule of that ground does
+    assert ground["lora-table"] < ground["lora-default"]
+    for name in ("vit-epochs", "bert-finetune", "large-model", "small-dataset"):
+        assert ground[name] < ground["general-share"], name
+    for rule in RULES:
+        assert rule.source and rule.when and rule.formula, rule.name
+        setup = grid[min(ground[rule.name])]
+        result = rule.proposes(setup, _percent(setup))
+        assert (result.reason.rule, result.reason.source) == (rule.name, rule.source)
+        if rule.nearly is not None:  # a near miss is where the rule does not apply
+            near = {i for i, setup in enumerate(grid) if rule.nearly.when(setup)}
+            assert near and not near & ground[rule.name], rule.name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "winner", "labels"),
+    [
+        ({"total_steps": 10_000, "regime": "lora"}, "lora-table", ["quick rule", "Unsloth default"]),
+        ({"regime": "qlora"}, "lora-default", []),
+        (
+            {"total_steps": 10_000, "regime": "continue"},
+            "rewarm",
+            ["re-warm over 0.5%", "re-warm over 2%", "no re-warming"],
+        ),
+        (
+            {"dataset_size": 3668, "batch_size": 32, "epochs": 3, "regime": "full", "architecture": "bert"},
+            "bert-finetune",
+            ["RoBERTa: 6%", "general rule: 10% of the run", "small dataset"],
+        ),
+        (
+            {"total_steps": 10_000, "regime": "pretrain", "architecture": "bert"},
+            "large-model",
+            ["general rule", "BERT"],
+        ),
+        ({"total_steps": 10_000, "regime": "full", "architecture": "vit"}, "general-share", ["ViT: 5 warmup epochs"]),
+        # large-model applies too, but is not listed against ViT's epochs (no outranked entry)
+        ({"total_steps": 10_000, "epochs": 20, "regime": "pretrain", "architecture": "vit"}, "vit-epochs", ["general"]),
+        ({"dataset_size": 5000, "batch_size": 32, "epochs": 3}, "small-dataset", ["general rule: 10% of the run"]),
+        ({"total_steps": 1000, "optimizer": "sgd"}, "general-share", []),
+    ],
+)
+def test_the_winner_and_the_alternatives_are_what_the_table_says(
+    kwargs: dict[str, Any], winner: str, labels: list[str]
+) -> None:
+    setup = Settings(**kwargs).check()
+    percent = _percent(setup)
+    choice = choose(setup, percent)
+    applying = [rule for rule in RULES if rule.applies(setup)]
+    assert choice.rule is applying[0] and choice.rule.name == winner
+    assert len(choice.alternatives) == len(labels)
+    for alt, label in zip(choice.alternatives, labels, strict=True):
+        assert alt.label.startswith(label), (alt.label, label)
+    # the table's own entries, in the table's order: extras, beaten rules (broadest first), near misses
+    expected = [extra.label for extra in choice.rule.extras]
+    expected += [rule.outranked.label.format(percent=percent) for rule in applying[:0:-1] if rule.outranked]
+    expected += [rule.nearly.label for rule in RULES if rule.nearly and rule.nearly.when(setup)]
+    assert [alt.label for alt in choice.alternatives] == expected
+    for rule in applying[1:]:
+        if rule.outranked is not None:
+            alt = next(alt for alt in choice.alternatives if alt.label == rule.outranked.label.format(percent=percent))
+            assert alt.warmup_steps == rule.proposes(setup, percent).steps
+            assert alt.spec == f"linear({alt.warmup_steps}) -> {setup.decay}"
+    advice = recommend(**kwargs)
+    assert advice.alternatives[: len(choice.alternatives)] == choice.alternatives
+    assert choice.result.reason in advice.reasons  # the winner's reason, as the rule gave it
+
+
+def test_no_rule_applies_without_the_run_length() -> None:
+    setup = Settings(regime="full").check()
+    assert not any(rule.applies(setup) for rule in RULES)
+    with pytest.raises(RampupError, match="only LoRA has a default"):
+        choose(setup, 10)
 
 
 # ---------------------------------------------------------------------------------------------- large batch
