@@ -21,6 +21,7 @@ free; 2.0: only one free). Rounds whose contention is above 1.2 are shown but no
     python benchmarks/sweep_scaling.py                  # 24 trials of 200 steps, 3 rounds
     python benchmarks/sweep_scaling.py --rounds 5 --seeds 4
     python benchmarks/sweep_scaling.py --old OTHER/src  # also another tree's rampup (e.g. a git worktree)
+    python benchmarks/sweep_scaling.py --ray            # and a sweep on a local Ray instance (2 in flight)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ WARMUPS = ["none", "linear(5%)", "linear(10%)", "linear(20%)"]
 RATES = [0.1, 0.4]
 
 
-def child(workers: int, seeds: int, db: str) -> None:
+def child(workers: int, seeds: int, db: str, backend: str) -> None:
     """One sweep in this fresh process; prints its timings as JSON."""
     from rampup.lab import Store, plan_trials, run_sweep
 
@@ -50,6 +51,7 @@ def child(workers: int, seeds: int, db: str) -> None:
         trials,
         db,
         workers=workers,
+        backend=backend,
         progress=False,
         on_result=lambda result: finished.append((time.perf_counter(), result.wall_s)),
     )
@@ -92,13 +94,13 @@ def contention() -> float:
     return together / alone
 
 
-def run_one(workers: int, seeds: int, src: str | None = None) -> dict[str, float]:
+def run_one(workers: int, seeds: int, src: str | None = None, backend: str = "local") -> dict[str, float]:
     """A sweep in a fresh interpreter (with rampup from ``src`` if given), timed from outside."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.path.abspath(src)
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, __file__, "--child", str(workers), "--seeds", str(seeds)]
+        command = [sys.executable, __file__, "--child", str(workers), "--seeds", str(seeds), "--backend", backend]
         command += ["--db", os.path.join(folder, "lab.db")]
         started = time.perf_counter()
         done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
@@ -130,11 +132,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per (warmup, rate): 8 trials per seed")
     parser.add_argument("--old", help="a src folder holding another rampup (its sweeps are timed too)")
+    parser.add_argument("--ray", action="store_true", help="also a sweep on a local Ray instance, 2 in flight")
+    parser.add_argument("--backend", default="local", help=argparse.SUPPRESS)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.seeds, args.db)
+        child(args.child, args.seeds, args.db, args.backend)
         return
     import torch
 
@@ -166,6 +170,14 @@ def main() -> None:
                 )
             if quiet:
                 ratios[name].append(found[2]["per_min"] / found[1]["per_min"])
+        if args.ray:  # (not in the ratio: it includes starting Ray, and Ray's own processes share the cores)
+            busy = contention()
+            result = run_one(2, args.seeds, backend="ray")
+            print(
+                f"| {round_} | this, ray | 2 | {busy:.2f} | {result['per_min']:.1f} | {result['mean_train_s']:.2f} | "
+                f"{result['overhead']:.0%} | {result['one_time_s']:.1f} | {result['per_trial_overhead']:.1%} |",
+                flush=True,
+            )
     for name, found_ratios in ratios.items():
         shown = ", ".join(f"{r:.2f}x" for r in found_ratios) or "none (every round had contention above 1.2)"
         middle = f"; median {statistics.median(found_ratios):.2f}x" if found_ratios else ""
