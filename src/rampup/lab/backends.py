@@ -183,8 +183,9 @@ def _serve(conn: Connection, parent: int, trial_fn: TrialFn) -> None:
         if config is None:
             # the worker holds nothing to save (the driver writes the results): skip the interpreter's
             # teardown with PyTorch loaded, which takes about a second the sweep would wait for
-            sys.stdout.flush()
-            sys.stderr.flush()
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+                sys.stderr.flush()
             os._exit(0)
         conn.send(_guarded(trial_fn, config))
 
@@ -302,10 +303,19 @@ class LocalPool(Backend):
 # ------------------------------------------------------------------------------------------ Ray
 
 
+_warmed: list[bool] = []  # whether this Ray worker has warmed up
+
+
 def _ray_trial(trial_fn: TrialFn, config: TrialConfig, cwd: str) -> TrialResult:
-    """A trial in a Ray worker, in the driver's directory when this machine has it (relative task paths)."""
+    """A trial in a Ray worker, in the driver's directory when this machine has it (relative task paths).
+
+    A Ray worker runs many trials; the first warms it up (:func:`warm_up`) outside the trial's own time.
+    """
     if cwd != os.getcwd() and os.path.isdir(cwd):
         os.chdir(cwd)
+    if not _warmed:
+        warm_up()
+        _warmed.append(True)
     return _guarded(trial_fn, config)
 
 
