@@ -89,9 +89,7 @@ def test_floor_and_ceil_bracket_the_value(total: int, share: float) -> None:
 @given(st.lists(st.floats(0.001, 0.6), min_size=1, max_size=8), st.integers(2, 100_000))
 def test_the_finders_pilot_lengths_round_like_the_engine(shares: list[float], total: int) -> None:
     lengths = _candidate_lengths(shares, total)
-    engine = {
-        rampup.parse(f"linear({share * 100!r}%) -> constant").resolve(total).warmup_steps for share in shares
-    }
+    engine = {rampup.parse(f"linear({share * 100!r}%) -> constant").resolve(total).warmup_steps for share in shares}
     assert lengths == sorted(engine)
 
 
