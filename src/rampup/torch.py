@@ -41,9 +41,9 @@ try:
 except ImportError as error:  # pragma: no cover - exercised in a subprocess without torch
     raise ImportError("rampup.torch needs PyTorch, which is not installed: pip install 'rampup[torch]'") from error
 
-from rampup.curves import SCALAR, Segment
 from rampup.errors import RampupError
 from rampup.schedule import Phase, Schedule, as_schedule
+from rampup.stepper import Multipliers
 
 __all__ = ["RampupLR", "WarmupScheduler", "with_warmup"]
 
@@ -132,31 +132,6 @@ def _state_entry(state: Mapping[str, Any], key: str, owner: str) -> Any:
 _is_compiling = torch.compiler.is_dynamo_compiling  # False when eager; True while dynamo traces
 
 
-def _locate(schedule: Schedule, step: int) -> tuple[float, float, Any, Segment | None]:
-    """The phase of ``schedule`` that ``step`` falls in: ``(start, stop, formula, segment)``.
-
-    ``formula(SCALAR, step - start, segment)`` is then ``schedule(step)`` bit for
-    bit: the engine's own formula on the engine's own segment, the very call
-    ``Schedule.__call__`` makes, whose phase search is done here once per phase
-    instead of once per step (after the last phase: the value it holds).
-    """
-    segment = schedule.segment_at(step)
-    if segment is not None:
-        return segment.start, segment.end, segment.curve.formula, segment
-    end = schedule.spans()[-1][1] + schedule.spans()[-1][2]
-    return end, math.inf, _Hold(schedule.final_value()), None
-
-
-class _Hold:
-    """The formula after a schedule's last phase: the value it holds (``Schedule.final_value()``)."""
-
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-    def __call__(self, xp: Any, t: Any, segment: Segment | None) -> float:
-        return self.value
-
-
 class RampupLR(LRScheduler):
     """A PyTorch scheduler that runs a rampup schedule in closed form.
 
@@ -223,21 +198,21 @@ class RampupLR(LRScheduler):
             _as_float(group["initial_lr"], f"optimizer.param_groups[{index}]['initial_lr']")
             for index, group in enumerate(groups)
         ]
-        # the current phase: (start, stop, the engine's formula, its segment), see _locate
-        self._span: tuple[float, float, Any, Segment | None] = _locate(resolved, 0)
+        # the schedule's multipliers, a block of steps at a time (rampup.stepper)
+        self._multipliers = Multipliers(resolved)
         # the groups list last seen when every rate in it was a float (the fast path), else None
         self._float_groups: list[dict[str, Any]] | None = None
+        # the groups list last seen with a tensor rate, and (group, its rate tensor, peak) of each group
+        self._tensor_groups: list[dict[str, Any]] | None = None
+        self._tensor_rates: list[tuple[dict[str, Any], Any, float]] = []
         super().__init__(optimizer, last_epoch)
         self.base_lrs = list(self._peaks)  # floats: plain data
 
     # ------------------------------------------------------------------ stepping
 
     def _value(self, step: int) -> float:
-        """``schedule(step)``, bit for bit (see :func:`_locate`)."""
-        start, stop, formula, segment = self._span
-        if not start <= step < stop:
-            start, stop, formula, segment = self._span = _locate(self.schedule, step)
-        return formula(SCALAR, step - start, segment)  # type: ignore[no-any-return]
+        """``schedule(step)``, bit for bit (:class:`rampup.stepper.Multipliers`)."""
+        return self._multipliers(step)
 
     def _groups_error(self) -> RampupError:
         return RampupError(
@@ -254,6 +229,8 @@ class RampupLR(LRScheduler):
             raise self._groups_error()
         if any(isinstance(group["lr"], Tensor) for group in groups):
             self._float_groups = None
+            self._tensor_groups = groups
+            self._tensor_rates = [(group, group["lr"], peak) for group, peak in zip(groups, self._peaks, strict=True)]
             for group, peak in zip(groups, self._peaks, strict=True):
                 current = group["lr"]
                 if isinstance(current, Tensor):
@@ -262,6 +239,7 @@ class RampupLR(LRScheduler):
                     group["lr"] = peak * multiplier
         else:
             self._float_groups = groups
+            self._tensor_groups = None
             for group, peak in zip(groups, self._peaks, strict=False):
                 group["lr"] = peak * multiplier
 
@@ -284,9 +262,11 @@ class RampupLR(LRScheduler):
             current = self.last_epoch = self.last_epoch + 1
         else:
             current = self.last_epoch = _check_step(epoch, "step", 0)
-        # _value, inlined (this runs once per optimizer update): the engine's formula for the current phase
-        start, stop, formula, segment = self._span
-        multiplier = formula(SCALAR, current - start, segment) if start <= current < stop else self._value(current)
+        # self._value(current), inlined (this runs once per optimizer update): a list index into the block
+        multipliers = self._multipliers
+        index = current - multipliers.start
+        table = multipliers.table
+        multiplier = table[index] if 0 <= index < len(table) else multipliers.fill(current)
         groups, peaks = self.optimizer.param_groups, self._peaks
         size = len(peaks)
         if groups is self._float_groups and len(groups) == size:  # the fast path: floats, as last seen
@@ -295,6 +275,12 @@ class RampupLR(LRScheduler):
             else:
                 for group, peak in zip(groups, peaks):  # noqa: B905  (lengths checked; a keyword makes zip slow)
                     group["lr"] = peak * multiplier
+        elif groups is self._tensor_groups and len(groups) == size:  # tensors, as last seen: fill in place
+            for group, rate, peak in self._tensor_rates:
+                if group["lr"] is not rate:  # a rate replaced since: look again
+                    self._write(multiplier)
+                    return
+                rate.fill_(peak * multiplier)
         else:
             self._write(multiplier)
 
@@ -360,7 +346,7 @@ class RampupLR(LRScheduler):
         self.schedule = schedule
         self._branches = branches
         self._origin = origin
-        self._span = _locate(schedule, 0)
+        self._multipliers = Multipliers(schedule)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -648,15 +634,12 @@ class WarmupScheduler(LRScheduler):
             for index, group in enumerate(optimizer.param_groups)
         ]
         self._rates: list[Any] = list(self._inner_lrs)
-        self._span: tuple[float, float, Any, Segment | None] = _locate(self.warmup, 0)
+        self._multipliers = Multipliers(self.warmup)
         super().__init__(optimizer, -1)
 
     def _value(self, step: int) -> float:
-        """``warmup(step)``, bit for bit (see :func:`_locate`)."""
-        start, stop, formula, segment = self._span
-        if not start <= step < stop:
-            start, stop, formula, segment = self._span = _locate(self.warmup, step)
-        return formula(SCALAR, step - start, segment)  # type: ignore[no-any-return]
+        """``warmup(step)``, bit for bit (:class:`rampup.stepper.Multipliers`)."""
+        return self._multipliers(step)
 
     def _set(self, rates: list[Any]) -> None:
         """Write the rates: a float replaced, a tensor filled (or copied) in place."""
