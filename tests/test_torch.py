@@ -345,6 +345,39 @@ def test_tensor_rates_are_filled_in_place_without_reading_them_back(monkeypatch:
     assert [float(tensor) for tensor in tensors] == pytest.approx(expected, rel=1e-7)
 
 
+def test_float_and_tensor_rates_mixed_and_groups_replaced_along_the_way() -> None:
+    """The fast paths remember the groups they last wrote; a mixed list, a replaced rate or group, a new list."""
+    params = [torch.nn.Parameter(torch.zeros(2)) for _ in range(3)]
+    optimizer = torch.optim.SGD(
+        [{"params": [params[0]], "lr": 0.1}, {"params": [params[1]], "lr": torch.tensor(0.2)}], lr=0.1
+    )
+    scheduler = RampupLR(optimizer, "linear(10) -> cosine", total_steps=40)
+    peaks = list(scheduler.base_lrs)
+
+    def rates() -> list[float]:
+        return [float(group["lr"]) for group in optimizer.param_groups]
+
+    for step in range(1, 6):  # mixed: the float replaced, the tensor filled
+        optimizer.step()
+        scheduler.step()
+        assert rates() == pytest.approx([peak * scheduler.schedule(step) for peak in peaks], rel=1e-7)
+    optimizer.param_groups[1]["lr"] = torch.tensor(0.2)  # a rate tensor replaced
+    optimizer.param_groups[0] = {**optimizer.param_groups[0]}  # a group dict replaced
+    for step in range(6, 12):
+        optimizer.step()
+        scheduler.step()
+        assert rates() == pytest.approx([peak * scheduler.schedule(step) for peak in peaks], rel=1e-7)
+    floats = RampupLR(make_optimizer(), "linear(10) -> cosine", total_steps=40)
+    floats.optimizer.step()
+    floats.step()
+    floats.optimizer.param_groups[0] = {**floats.optimizer.param_groups[0]}  # a float group replaced
+    floats.optimizer.step()
+    floats.step()
+    assert [group["lr"] for group in floats.optimizer.param_groups] == [
+        peak * floats.schedule(2) for peak in floats.base_lrs
+    ]
+
+
 def test_tensor_rates_with_with_warmup_after_the_handover() -> None:
     optimizer = make_optimizer(tensor_lr=True)
     tensors = [group["lr"] for group in optimizer.param_groups]

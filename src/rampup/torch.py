@@ -202,6 +202,8 @@ class RampupLR(LRScheduler):
         self._multipliers = Multipliers(resolved)
         # the groups list last seen when every rate in it was a float (the fast path), else None
         self._float_groups: list[dict[str, Any]] | None = None
+        # (group, peak) of each group of that list: a loop over pairs is faster than a zip per step
+        self._float_pairs: list[tuple[dict[str, Any], float]] = []
         # the groups list last seen with a tensor rate, and (group, its rate tensor, peak) of each group
         self._tensor_groups: list[dict[str, Any]] | None = None
         self._tensor_rates: list[tuple[dict[str, Any], Any, float]] = []
@@ -229,8 +231,10 @@ class RampupLR(LRScheduler):
             raise self._groups_error()
         if any(isinstance(group["lr"], Tensor) for group in groups):
             self._float_groups = None
-            self._tensor_groups = groups
-            self._tensor_rates = [(group, group["lr"], peak) for group, peak in zip(groups, self._peaks, strict=True)]
+            rates = [(group, group["lr"], peak) for group, peak in zip(groups, self._peaks, strict=True)]
+            every_rate_a_tensor = all(isinstance(rate, Tensor) for _, rate, _ in rates)
+            self._tensor_groups = groups if every_rate_a_tensor else None  # the tensor fast path: tensors only
+            self._tensor_rates = rates
             for group, peak in zip(groups, self._peaks, strict=True):
                 current = group["lr"]
                 if isinstance(current, Tensor):
@@ -239,6 +243,7 @@ class RampupLR(LRScheduler):
                     group["lr"] = peak * multiplier
         else:
             self._float_groups = groups
+            self._float_pairs = list(zip(groups, self._peaks, strict=True))
             self._tensor_groups = None
             for group, peak in zip(groups, self._peaks, strict=False):
                 group["lr"] = peak * multiplier
@@ -269,11 +274,13 @@ class RampupLR(LRScheduler):
         multiplier = table[index] if 0 <= index < len(table) else multipliers.fill(current)
         groups, peaks = self.optimizer.param_groups, self._peaks
         size = len(peaks)
-        if groups is self._float_groups and len(groups) == size:  # the fast path: floats, as last seen
+        # the fast path: floats, the groups as last seen (a list, its length and its first group unchanged;
+        # optimizer.load_state_dict makes a new list, add_param_group a longer one)
+        if groups is self._float_groups and len(groups) == size and groups[0] is self._float_pairs[0][0]:
             if size == 1:  # model.parameters(): one group, no loop
                 groups[0]["lr"] = peaks[0] * multiplier
             else:
-                for group, peak in zip(groups, peaks):  # noqa: B905  (lengths checked; a keyword makes zip slow)
+                for group, peak in self._float_pairs:
                     group["lr"] = peak * multiplier
         elif groups is self._tensor_groups and len(groups) == size:  # tensors, as last seen: fill in place
             for group, rate, peak in self._tensor_rates:
