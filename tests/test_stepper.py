@@ -7,6 +7,7 @@ lets RampupLR step through a list and still resume exactly.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from typing import Any
 
@@ -54,3 +55,45 @@ def test_a_block_is_evaluated_once_per_block_of_steps(monkeypatch: pytest.Monkey
     assert calls == [(0, BLOCK), (BLOCK, BLOCK), (2 * BLOCK, BLOCK)]
     multipliers(5)  # back to the start: one block from there
     assert calls[-1] == (5, BLOCK)
+
+
+# ---------------------------------------------------------------------------- the engine's public cursor
+
+
+@given(case=cases(), data=st.data())
+@SETTINGS
+def test_the_cursor_finds_the_segment_of_every_step_and_the_hold_after_the_last(
+    case: Case, data: st.DataObject
+) -> None:
+    """``segments``, ``segment_at``, ``phases_end`` and ``final_value()`` together give ``schedule(step)``."""
+    from rampup.curves import SCALAR
+
+    schedule = case.resolved()
+    segments = schedule.segments
+    assert all(seg.length > 0 for seg in segments)
+    assert [seg.start for seg in segments] == sorted(seg.start for seg in segments)
+    for before, after in itertools.pairwise(segments):
+        assert before.end == after.start  # no gaps: phases of length 0 are left out
+    assert schedule.phases_end == (segments[-1].end if segments else 0.0)
+    for step in data.draw(st.lists(st.integers(0, case.total + 50), min_size=1, max_size=30)):
+        seg = schedule.segment_at(step)
+        if step >= schedule.phases_end:
+            assert seg is None
+            assert schedule(step) == schedule.final_value()
+        else:
+            assert seg is not None and seg.start <= step < seg.end
+            assert float(seg.value(SCALAR, step - seg.start)) == schedule(step)
+
+
+def test_no_module_outside_the_engine_reads_its_private_plan() -> None:
+    """Front doors, conventions and tools read the engine through its public cursor (issue 17)."""
+    import re
+    from pathlib import Path
+
+    source = Path(rampup.__file__).parent
+    readers = sorted(
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if path.name != "schedule.py" and re.search(r"\._plan\b", path.read_text(encoding="utf-8"))
+    )
+    assert readers == []

@@ -82,14 +82,14 @@ OTHER_PATH = (
 def _check_with_transformers(found: BuiltinScheduler, total: int | None, peak_lr: float | None) -> None:
     """Build the scheduler as Trainer does and compare its multipliers with the engine's over the run."""
     schedule = found.schedule
-    plan = schedule._plan
+    segments, end = schedule.segments, schedule.phases_end
     if total is not None:
         horizon = total
     else:
-        finite = [seg.start for seg in plan.segments] + ([plan.end] if not math.isinf(plan.end) else [])
+        finite = [seg.start for seg in segments] + ([end] if not math.isinf(end) else [])
         horizon = int(2 * max(finite, default=0)) + 1000
     edges = {0, horizon - 1}
-    for seg in plan.segments:
+    for seg in segments:
         for edge in (seg.start, seg.end):
             if not math.isinf(edge):
                 edges.update(int(edge) + delta for delta in (-2, -1, 0, 1, 2))

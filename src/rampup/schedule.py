@@ -570,6 +570,25 @@ class Schedule:
         """``"warmup"`` or ``"decay"`` for each phase (known without resolving the lengths)."""
         return tuple(infer_roles([(phase.curve, phase.keys()) for phase in self.phases]))
 
+    # ------------------------------------------------------------------ the cursor: where a step falls
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The phases as the engine evaluates them, in order: each with its start step, length
+        (``inf`` for an open-ended last phase), start value ``a``, target ``b`` and resolved
+        parameters. Phases of length 0 are left out (no step falls in them).
+
+        ``seg.value(SCALAR, step - seg.start)`` is ``self(step)`` for ``seg.start <= step < seg.end``;
+        :meth:`segment_at` finds the one a step falls in; past :attr:`phases_end` the value
+        :meth:`final_value` holds.
+        """
+        return self._plan.segments
+
+    @property
+    def phases_end(self) -> float:
+        """The step where the last phase ends (``inf`` when it is open-ended); from there the value holds."""
+        return self._plan.end
+
     def spans(self) -> list[tuple[Phase, int, float]]:
         """Each phase with its start step and length in steps (``inf`` for an open-ended last phase)."""
         return [(self.phases[i], start, length) for i, start, length in self._plan.spans]

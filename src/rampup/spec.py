@@ -250,8 +250,7 @@ def _steps(start: float, length: float) -> str:
 
 def describe(schedule: Schedule) -> str:
     """One sentence: ``"linear warmup from 0 to the peak over 50 steps (0-50), then ..."``."""
-    plan = schedule._plan
-    segments = {seg.start: seg for seg in plan.segments}
+    segments = {seg.start: seg for seg in schedule.segments}
     parts = []
     for (phase, start, length), role in zip(schedule.spans(), schedule.roles, strict=True):
         curve = curve_for(phase.curve, role)
@@ -267,10 +266,11 @@ def describe(schedule: Schedule) -> str:
             target = seg.end_value() if length != float("inf") else seg.b
             parts.append(f"{curve.summary} from {_share(seg.a)} to {_share(target)} {_steps(start, length)}")
     if not parts:
-        return f"constant at {_share(plan.final)}"
+        return f"constant at {_share(schedule.final_value())}"
     text = ", then ".join(parts)
-    if plan.end != float("inf"):
-        text += f"; after step {plan.end:g} it holds at {_share(plan.final)}"
+    end = schedule.phases_end
+    if end != float("inf"):
+        text += f"; after step {end:g} it holds at {_share(schedule.final_value())}"
     return text[0].upper() + text[1:] + "."
 
 

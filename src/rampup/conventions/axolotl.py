@@ -233,7 +233,7 @@ def export_yaml(spec: Schedule | str | Mapping[str, Any], total_steps: int | Non
     total = schedule.total_steps
     if total is None:
         raise RampupError("--total-steps", None, "the run's updates (Axolotl's max_steps)")
-    segs: list[Segment] = [seg for seg in schedule._plan.segments if seg.length > 0 and seg.start < total]
+    segs: list[Segment] = [seg for seg in schedule.segments if seg.length > 0 and seg.start < total]
     lines = {"learning_rate": format_number(peak_lr), "max_steps": str(total)}
     w = 0
     quadratic = False

@@ -245,7 +245,7 @@ def import_block(
 
 
 def _segments(schedule: Schedule) -> list[Segment]:
-    return [seg for seg in schedule._plan.segments if seg.length > 0]
+    return [seg for seg in schedule.segments if seg.length > 0]
 
 
 def export_config(spec: Schedule | str | Mapping[str, Any], total_steps: int | None, peak_lr: float) -> str:
@@ -317,7 +317,7 @@ def _nearest(schedule: Schedule) -> str:
     """The DeepSpeed-exact spec closest in shape: its warmup with the delay, then a linear or cosine decay."""
     segs = _segments(schedule)
     w = max(2, int(segs[0].length)) if segs and segs[0].curve.role == "warmup" else 2
-    end = schedule._plan.end
+    end = schedule.phases_end
     if math.isinf(end) or len(segs) < 2:
         return f"linear({w + 1}, delay=1) -> constant"
     floor = schedule.final_value()

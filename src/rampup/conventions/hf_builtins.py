@@ -69,13 +69,13 @@ def _pieces(schedule: Schedule, total: int | None) -> list[_Piece]:
     the last phase becomes a ``constant`` piece; neighbouring flat pieces at the same
     value are merged.
     """
-    plan = schedule._plan
-    pieces = [_piece(seg) for seg in plan.segments]
-    end = plan.end
+    pieces = [_piece(seg) for seg in schedule.segments]
+    end = schedule.phases_end
+    final = schedule.final_value()
     if total is not None and end < total:
-        pieces.append(_Piece("constant", "decay", end, total - end, plan.final, plan.final))
+        pieces.append(_Piece("constant", "decay", end, total - end, final, final))
     elif total is None and not math.isinf(end):
-        pieces.append(_Piece("constant", "decay", end, math.inf, plan.final, plan.final))
+        pieces.append(_Piece("constant", "decay", end, math.inf, final, final))
     merged: list[_Piece] = []
     for piece in pieces:
         last = merged[-1] if merged else None

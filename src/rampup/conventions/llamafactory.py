@@ -139,7 +139,7 @@ def export_yaml(spec: Schedule | str | Mapping[str, Any], total_steps: int | Non
 
 def _nearest(schedule: Schedule, total: int) -> str:
     """A linear warmup of the same length, then transformers' cosine to the same floor."""
-    segs = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs = [seg for seg in schedule.segments if seg.length > 0]
     w = int(segs[0].length) if segs and segs[0].curve.role == "warmup" else 0
     w = min(w, total)
     floor = schedule.final_value()

@@ -292,7 +292,7 @@ def export_flags(spec: Schedule | str | Mapping[str, Any], total_steps: int | No
 
 
 def _flags_for(schedule: Schedule, total: int, peak: float) -> dict[str, str] | None:
-    segs: list[Segment] = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs: list[Segment] = [seg for seg in schedule.segments if seg.length > 0]
     flags = {"--lr": format_number(peak), "--train-iters": str(total)}
     if segs and segs[0].curve.role == "warmup":
         first = segs.pop(0)
@@ -330,9 +330,9 @@ def _short(value: float) -> str:
 
 
 def _nearest(schedule: Schedule) -> str:
-    segs = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs = [seg for seg in schedule.segments if seg.length > 0]
     w = int(segs[0].length) if segs and segs[0].curve.role == "warmup" else 0
-    end = int(schedule._plan.end) if not math.isinf(schedule._plan.end) else w
+    end = int(schedule.phases_end) if not math.isinf(schedule.phases_end) else w
     floor = schedule.final_value()
     if floor == 1.0 or end <= w:
         return f"linear({w}) -> constant"

@@ -389,7 +389,7 @@ def export_yaml(spec: Schedule | str | Mapping[str, Any], total_steps: int | Non
             continue
         if np.all(np.abs(ours - back.multipliers) <= 1e-9 * np.abs(back.multipliers) + 1e-15):
             return text
-    segs = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs = [seg for seg in schedule.segments if seg.length > 0]
     w = int(segs[0].length) if segs and segs[0].curve.role == "warmup" else 0
     floor = schedule.final_value()
     to = f", to={_short(floor)}" if 0 < floor < 1 else ""
@@ -419,7 +419,7 @@ def _yaml(sched: Mapping[str, Any], total: int, peak: float) -> str:
 
 def _options(schedule: Schedule, total: int, peak: float) -> list[dict[str, Any]]:
     """The sched blocks that might equal ``schedule`` (each is checked by reading it back)."""
-    segs: list[Segment] = [seg for seg in schedule._plan.segments if seg.length > 0 and seg.start < total]
+    segs: list[Segment] = [seg for seg in schedule.segments if seg.length > 0 and seg.start < total]
     w = 0
     if segs and segs[0].curve.role == "warmup":
         w = int(segs.pop(0).length)

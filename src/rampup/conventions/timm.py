@@ -529,7 +529,7 @@ def export_flags(
 
 
 def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[str, str] | str:
-    segs: list[Segment] = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs: list[Segment] = [seg for seg in schedule.segments if seg.length > 0]
     flags = {"--sched-on-updates": "", "--warmup-prefix": "", "--lr": _short(peak)}
     w, start = 0, 0.0
     if segs and segs[0].curve.role == "warmup":
@@ -568,7 +568,7 @@ def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[s
 
 
 def _nearest(schedule: Schedule, total: int, unit: int) -> str:
-    segs = [seg for seg in schedule._plan.segments if seg.length > 0]
+    segs = [seg for seg in schedule.segments if seg.length > 0]
     w = int(segs[0].length) if segs and segs[0].curve.role == "warmup" else 0
     w = math.ceil(w / unit) * unit
     epochs = max(total // unit, 1)
