@@ -583,16 +583,16 @@ def _run(given: Settings) -> _Run:
     spe: float | None = None
     reason = None
     if data is not None and batch is not None and effective is not None:
-        from rampup.conventions.hf import updates_per_epoch
+        from rampup.conventions.hf import updates_for_epochs, updates_per_epoch
 
         spe = float(updates_per_epoch(data, batch, accum, procs))
         per_update = f"{batch} per device x {accum} accumulation x {procs} processes = {effective} per update"
         detail = f"{data} examples at {per_update} -> {spe:g} updates per epoch (Trainer's count)"
         if n_epochs is not None:
-            product = spe * n_epochs  # Trainer: ceil(epochs * per_epoch) in floating point
+            product = spe * n_epochs
             if not math.isfinite(product) or product > MAX_STEPS:
                 raise RampupError("epochs", n_epochs, "a number of epochs that gives at most 10**15 steps")
-            computed = max(1, math.ceil(product))
+            computed = max(1, updates_for_epochs(n_epochs, int(spe)))  # Trainer's count, in floating point
             if total is not None and total != computed:
                 raise RampupError(
                     "total_steps",

@@ -28,6 +28,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without lightning
     raise ImportError("rampup.lightning needs PyTorch and Lightning: pip install 'rampup[lightning]'") from error
 
+from rampup.conventions.lightning import updates_per_epoch
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
 from rampup.torch import RampupLR
@@ -72,7 +73,7 @@ def scheduler_config(
         if steps_per_epoch is None:
             batches = _finite_steps(trainer.num_training_batches, "trainer.num_training_batches")
             if batches is not None:
-                steps_per_epoch = math.ceil(batches / int(trainer.accumulate_grad_batches))
+                steps_per_epoch = updates_per_epoch(batches, int(trainer.accumulate_grad_batches))
     try:
         scheduler = RampupLR(
             optimizer,
