@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Real
 from typing import Any, SupportsFloat
 
@@ -45,7 +45,7 @@ from rampup.errors import RampupError
 from rampup.schedule import Phase, Schedule, as_schedule
 from rampup.stepper import Multipliers
 
-__all__ = ["RampupLR", "WarmupScheduler", "with_warmup"]
+__all__ = ["RampupLR", "WarmupScheduler", "with_warmup", "write_rates"]
 
 #: version of the state_dict layout
 _FORMAT = 1
@@ -127,6 +127,23 @@ def _state_entry(state: Mapping[str, Any], key: str, owner: str) -> Any:
             hint="was the checkpoint written by another scheduler?",
         )
     return state[key]
+
+
+def write_rates(optimizer: Optimizer, rates: Sequence[float | Tensor]) -> None:
+    """Write one rate per parameter group: a float replaced, a tensor rate filled (or copied) in place.
+
+    In place, a tensor ``lr`` keeps its storage (no new tensor, no host-device sync), so a compiled
+    optimizer step never recompiles. The schedulers of :mod:`rampup.torch` and
+    :class:`rampup.monitor.torch.MonitoredLR` write their rates with it (``RampupLR.step`` inlines it).
+    """
+    for group, rate in zip(optimizer.param_groups, rates, strict=True):
+        current = group["lr"]
+        if isinstance(current, Tensor) and isinstance(rate, Tensor):
+            current.copy_(rate)
+        elif isinstance(current, Tensor):
+            current.fill_(rate)
+        else:
+            group["lr"] = rate
 
 
 _is_compiling = torch.compiler.is_dynamo_compiling  # False when eager; True while dynamo traces
@@ -225,7 +242,8 @@ class RampupLR(LRScheduler):
         )
 
     def _write(self, multiplier: float) -> None:
-        """Set every group's rate to ``peak * multiplier``: floats replaced, tensors filled in place."""
+        """Set every group's rate to ``peak * multiplier`` (:func:`write_rates`), and remember the groups for
+        the fast paths of :meth:`step`."""
         groups = self.optimizer.param_groups
         if len(groups) != len(self._peaks):
             raise self._groups_error()
@@ -235,18 +253,11 @@ class RampupLR(LRScheduler):
             every_rate_a_tensor = all(isinstance(rate, Tensor) for _, rate, _ in rates)
             self._tensor_groups = groups if every_rate_a_tensor else None  # the tensor fast path: tensors only
             self._tensor_rates = rates
-            for group, peak in zip(groups, self._peaks, strict=True):
-                current = group["lr"]
-                if isinstance(current, Tensor):
-                    current.fill_(peak * multiplier)  # in place: no new tensor, no host-device sync
-                else:
-                    group["lr"] = peak * multiplier
         else:
             self._float_groups = groups
             self._float_pairs = list(zip(groups, self._peaks, strict=True))
             self._tensor_groups = None
-            for group, peak in zip(groups, self._peaks, strict=False):
-                group["lr"] = peak * multiplier
+        write_rates(self.optimizer, [peak * multiplier for peak in self._peaks])
 
     def step(self, epoch: int | None = None) -> None:
         """Move to the next step (call it once per optimizer update, after ``optimizer.step()``).
@@ -649,15 +660,8 @@ class WarmupScheduler(LRScheduler):
         return self._multipliers(step)
 
     def _set(self, rates: list[Any]) -> None:
-        """Write the rates: a float replaced, a tensor filled (or copied) in place."""
-        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
-            current = group["lr"]
-            if isinstance(current, Tensor) and isinstance(rate, Tensor):
-                current.copy_(rate)
-            elif isinstance(current, Tensor):
-                current.fill_(rate)  # no new tensor, no host-device sync
-            else:
-                group["lr"] = rate
+        """Write the rates (:func:`write_rates`)."""
+        write_rates(self.optimizer, rates)
 
     def step(self, metrics: SupportsFloat | None = None) -> None:
         """Move to the next step; ``metrics`` is for a wrapped ReduceLROnPlateau (unused during the warmup)."""

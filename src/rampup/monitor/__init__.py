@@ -94,6 +94,7 @@ from rampup.checks import fraction, ratio, whole
 from rampup.durations import early_window
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
+from rampup.stepper import Multipliers
 
 __all__ = ["ACTIONS", "KINDS", "Action", "Flag", "FlagKind", "HoldEpisode", "WarmupMonitor", "require_monitor"]
 
@@ -243,8 +244,10 @@ class WarmupMonitor:
         if action not in ACTIONS:
             raise RampupError("action", action, f"one of {', '.join(ACTIONS)}")
         self.schedule: Schedule | None = None
+        self._plan_rates: Multipliers | None = None  # the plan, step after step (the schedulers' stepper)
         if schedule is not None:
             self.schedule = as_schedule(schedule).resolve(total_steps, steps_per_epoch=steps_per_epoch)
+            self._plan_rates = Multipliers(self.schedule)
         elif action == "hold":
             raise RampupError(
                 "schedule", None, "the planned schedule when action='hold'", hint="hold adapts a schedule's warmup"
@@ -321,6 +324,8 @@ class WarmupMonitor:
             raise RampupError("schedule", None, "a schedule given to WarmupMonitor", hint="multiplier() needs one")
         at = self.step if step is None else step
         if self.action != "hold":
+            if type(at) is int and at >= 0 and self._plan_rates is not None:
+                return self._plan_rates(at)  # schedule(at), bit for bit, a list index per step
             return self.schedule(at)
         return self._ramp(at, self.clock, self.ramp_done_at is not None)
 

@@ -36,6 +36,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess wit
 
 from rampup.errors import RampupError
 from rampup.monitor import WarmupMonitor, require_monitor
+from rampup.torch import write_rates
 
 __all__ = ["MonitoredLR", "grad_norm"]
 
@@ -89,9 +90,5 @@ class MonitoredLR(LRScheduler):
         self.monitor.load_state_dict(state.pop("monitor"))
         self.__dict__.update(state)
         rates = self.get_lr()
-        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(rate)
-            else:
-                group["lr"] = rate
+        write_rates(self.optimizer, rates)
         self._last_lr = [float(rate) for rate in rates]
