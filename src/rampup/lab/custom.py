@@ -38,7 +38,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rampup.durations import early_window
 from rampup.errors import RampupError
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.lab.tasks import TASKS, OptimizerSettings, Task
@@ -417,10 +416,6 @@ def _floats(name: str, values: object) -> list[float]:
     return [_float(name, value) for value in values]
 
 
-def _finite(values: list[float]) -> list[float | None]:
-    return [value if math.isfinite(value) else None for value in values]
-
-
 def result_from(config: TrialConfig, outcome: object, *, wall_s: float = 0.0) -> TrialResult:
     """A :class:`TrialResult` from what ``train(trial)`` returned, judged by the rules of rampup's own loop
     (docs/lab.md): diverged if a loss is not finite or the final loss is above the initial one."""
@@ -431,7 +426,7 @@ def result_from(config: TrialConfig, outcome: object, *, wall_s: float = 0.0) ->
             f"train(trial) returned a {type(outcome).__name__}: expected a TrialResult or a mapping with "
             "initial_loss and final_loss"
         )
-    from rampup.lab.train import count_spikes
+    from rampup.lab.train import measured
     from rampup.monitor import WarmupMonitor
     from rampup.schedule import as_schedule
 
@@ -452,24 +447,20 @@ def result_from(config: TrialConfig, outcome: object, *, wall_s: float = 0.0) ->
         or final > initial
         or not all(math.isfinite(value) for value in losses)
     )
-    window = early_window(schedule.warmup_steps, config.steps)
     finite_norms = [value for value in norms if math.isfinite(value)]
     eval_steps = [int(step) for step in outcome.get("eval_steps") or [0, len(losses) or config.steps]]
     eval_losses = _floats("eval_losses", outcome.get("eval_losses")) or [initial, final]
-    return TrialResult(
-        config=config,
-        status="diverged" if diverged else "ok",
-        initial_loss=initial if math.isfinite(initial) else None,
-        final_loss=final if math.isfinite(final) else None,
+    return measured(
+        config,
+        schedule,
+        monitor,
+        initial=initial,
+        final=final,
         diverged=diverged,
-        spikes=count_spikes(losses, window),
+        losses=losses,
+        norms=norms,
         max_grad_norm=max(finite_norms) if finite_norms else None,
-        warmup_steps=schedule.warmup_steps,
         wall_s=wall_s,
-        train_losses=_finite(losses),
-        grad_norms=_finite(norms),
         eval_steps=eval_steps,
-        eval_losses=_finite(eval_losses),
-        flags=[flag.to_dict() for flag in monitor.flags],
-        ramp_done_at=monitor.ramp_done_at,
+        eval_losses=eval_losses,
     )

@@ -36,7 +36,7 @@ from rampup.lab.data import TaskData, task_data
 from rampup.lab.result import TrialConfig, TrialResult
 from rampup.monitor import WarmupMonitor
 from rampup.monitor.torch import MonitoredLR, grad_norm
-from rampup.schedule import as_schedule
+from rampup.schedule import Schedule, as_schedule
 from rampup.torch import RampupLR
 
 __all__ = [
@@ -129,6 +129,43 @@ def _finite(values: list[float]) -> list[float | None]:
     return [value if math.isfinite(value) else None for value in values]
 
 
+def measured(
+    config: TrialConfig,
+    schedule: Schedule,
+    monitor: WarmupMonitor,
+    *,
+    initial: float,
+    final: float,
+    diverged: bool,
+    losses: list[float],
+    norms: list[float],
+    max_grad_norm: float | None,
+    wall_s: float,
+    eval_steps: list[int],
+    eval_losses: list[float],
+) -> TrialResult:
+    """A trial's result from what its run recorded (the lab's loop and a custom ``train(trial)`` alike):
+    spikes counted in the early window, losses and norms stored with ``None`` where not finite, the flags
+    the monitor raised."""
+    return TrialResult(
+        config=config,
+        status="diverged" if diverged else "ok",
+        initial_loss=initial if math.isfinite(initial) else None,
+        final_loss=final if math.isfinite(final) else None,
+        diverged=diverged,
+        spikes=count_spikes(losses, early_window(schedule.warmup_steps, config.steps)),
+        max_grad_norm=max_grad_norm,
+        warmup_steps=schedule.warmup_steps,
+        wall_s=wall_s,
+        train_losses=_finite(losses),
+        grad_norms=_finite(norms),
+        eval_steps=eval_steps,
+        eval_losses=_finite(eval_losses),
+        flags=[flag.to_dict() for flag in monitor.flags],
+        ramp_done_at=monitor.ramp_done_at,
+    )
+
+
 def train(config: TrialConfig) -> TrialResult:
     """Run one trial to the end (or to divergence) and measure it."""
     start = time.perf_counter()
@@ -180,23 +217,19 @@ def train(config: TrialConfig) -> TrialResult:
     eval_steps.append(len(losses))
     eval_losses.append(final)
     diverged = blew_up or not math.isfinite(final) or final > initial
-    window = early_window(schedule.warmup_steps, config.steps)
-    return TrialResult(
-        config=config,
-        status="diverged" if diverged else "ok",
-        initial_loss=initial,
-        final_loss=final if math.isfinite(final) else None,
+    return measured(
+        config,
+        schedule,
+        monitor,
+        initial=initial,
+        final=final,
         diverged=diverged,
-        spikes=count_spikes(losses, window),
+        losses=losses,
+        norms=norms,
         max_grad_norm=max_norm,
-        warmup_steps=schedule.warmup_steps,
         wall_s=time.perf_counter() - start,
-        train_losses=_finite(losses),
-        grad_norms=_finite(norms),
         eval_steps=eval_steps,
-        eval_losses=_finite(eval_losses),
-        flags=[flag.to_dict() for flag in monitor.flags],
-        ramp_done_at=monitor.ramp_done_at,
+        eval_losses=eval_losses,
     )
 
 
