@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from rampup.lab import plan_trials
 from rampup.lab.store import TrialRow
+
+#: the checkout (the tests run the command line from its sources)
+REPO = Path(__file__).resolve().parent.parent
 
 
 def trial_row(
@@ -47,3 +58,33 @@ def trial_row(
         if flags is None
         else [{"step": step, "kind": "grad-blowup" if step < 30 else "grad-collapse"} for step in flags],
     )
+
+
+def start_sweep_and_kill_it(
+    argv: list[str], db: Path, rows: int = 3, timeout: float = 120.0
+) -> subprocess.Popen[bytes]:
+    """Start ``rampup <argv>`` (a lab sweep into ``db``) in its own session and SIGKILL its driver as soon as
+    ``rows`` trials are stored; the killed process is returned (its session may still hold workers)."""
+    code = f"import sys; from rampup.cli import main; main({argv!r})"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True, stderr=subprocess.PIPE)
+    count = 0
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as con:
+                        count = con.execute("SELECT count(*) FROM trials").fetchone()[0]
+                except sqlite3.Error:
+                    continue
+                if count >= rows:
+                    break
+        assert proc.poll() is None, f"the sweep ended before it could be killed: {proc.stderr.read()!r}"  # type: ignore[union-attr]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc

@@ -25,6 +25,7 @@ from accelerate.data_loader import BatchSamplerShard
 from conftest import assert_trainer_ran_the_engine, trainer_rate_recorder
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from tiny_trainer import PEAK, Points, TinyRegression, make_args
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import BatchSampler, SequentialSampler
 from transformers import Trainer, TrainingArguments, get_scheduler
@@ -33,50 +34,6 @@ import rampup
 import rampup.hf
 from rampup import RampupError
 from rampup.torch import RampupLR
-
-PEAK = 0.1
-
-
-class TinyRegression(torch.nn.Module):
-    """A linear model that returns its loss, as Trainer expects."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.linear = torch.nn.Linear(4, 1)
-
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": torch.nn.functional.mse_loss(self.linear(x).squeeze(-1), labels)}
-
-
-class Points(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
-    def __init__(self, size: int) -> None:
-        generator = torch.Generator().manual_seed(size)
-        self.x = torch.randn(size, 4, generator=generator)
-        self.y = torch.randn(size, generator=generator)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"x": self.x[index], "labels": self.y[index]}
-
-
-def make_args(tmp_path: Path, **kwargs: Any) -> TrainingArguments:
-    base: dict[str, Any] = {
-        "output_dir": str(tmp_path / "out"),
-        "per_device_train_batch_size": 2,
-        "learning_rate": PEAK,
-        "report_to": [],
-        "use_cpu": True,
-        "logging_steps": 1,
-        "save_strategy": "no",
-        "dataloader_num_workers": 0,
-        "disable_tqdm": True,
-        "seed": 0,
-    }
-    base.update(kwargs)
-    return TrainingArguments(**base)
 
 
 def assert_rates_are_the_engines(trainer: Trainer, recorder: Any, schedule: rampup.Schedule) -> None:

@@ -9,17 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_helpers import run_cli as cli
-from lab_rows import trial_row
+from lab_rows import start_sweep_and_kill_it, trial_row
 
 import rampup
 from rampup.lab import (
@@ -250,28 +246,7 @@ def test_sigkill_part_way_then_rerun_loses_nothing_and_repeats_nothing(tmp_path:
     argv = ["lab", "run", "--task", "mlp", "--lr", "0.05,0.1,0.2,0.4", "--seeds", "2", "--steps", "10"]
     argv += [item for w in warmups for item in ("--warmup", w)] + ["--db", str(db), "--workers", "2", "--quiet"]
     planned = plan_trials("mlp", warmups, [0.05, 0.1, 0.2, 0.4], 2, steps=10)
-    code = f"import sys; from rampup.cli import main; main({argv!r})"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
-    count = 0
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            if db.exists():
-                try:
-                    with sqlite3.connect(db) as con:
-                        count = con.execute("SELECT count(*) FROM trials").fetchone()[0]
-                except sqlite3.Error:
-                    continue
-                if count >= 3:
-                    break
-        assert proc.poll() is None, "the sweep finished before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc = start_sweep_and_kill_it(argv, db)
     # the workers notice that their parent is gone and exit
     deadline = time.monotonic() + 15
     while _group_alive(proc.pid) and time.monotonic() < deadline:

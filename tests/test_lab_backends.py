@@ -12,10 +12,7 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ import pytest
 import ray
 from cli_helpers import cli_error
 from cli_helpers import run_cli as cli
+from lab_rows import start_sweep_and_kill_it
 
 from rampup.lab import Store, TrialConfig, TrialResult, plan_trials, run_sweep, run_trial
 from rampup.lab.backends import WORKER_DIED, InProcess, LocalPool, RayBackend, make_backend
@@ -236,30 +234,9 @@ def test_sigkill_of_a_ray_driver_then_a_rerun_stores_every_trial_once(ray_cluste
     argv += [item for w in warmups for item in ("--warmup", w)]
     argv += ["--db", str(db), "--backend", "ray", "--address", ray_cluster, "--quiet"]
     planned = plan_trials("mlp", warmups, rates, 2, steps=30)
-    code = f"from rampup.cli import main; main({argv!r})"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True, stderr=subprocess.PIPE)
-    count = 0
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
-            if db.exists():
-                try:
-                    with sqlite3.connect(db) as con:
-                        count = con.execute("SELECT count(*) FROM trials").fetchone()[0]
-                except sqlite3.Error:
-                    continue
-                if count >= 3:
-                    break
-        assert proc.poll() is None, f"the sweep ended before it could be killed: {proc.stderr.read()!r}"  # type: ignore[union-attr]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in _in_group(proc.pid):  # whatever the killed driver left behind in its session
-            os.kill(pid, signal.SIGKILL)
+    proc = start_sweep_and_kill_it(argv, db)
+    for pid in _in_group(proc.pid):  # whatever the killed driver left behind in its session
+        os.kill(pid, signal.SIGKILL)
     before = _rows(db)
     assert 3 <= len(before) < len(planned)
     assert all(row.runs == 1 and row.status == "ok" for row in before.values())
