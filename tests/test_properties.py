@@ -241,9 +241,9 @@ def _jumps_at_start(phase: rampup.Phase, start_value: float) -> bool:
 
     ``step`` drops at a milestone placed on its first step, and the floored exponential
     decay ``max(to, a * gamma ** (t / every))`` starts at ``to`` when ``to`` lies above the
-    value ``a`` handed over.
+    value ``a`` handed over. ``tanh`` (timm's) starts ``(1 - tanh(lb)) / 2`` of the way down, a hair below ``a``.
     """
-    if phase.curve == "step":
+    if phase.curve in ("step", "tanh"):
         return True
     return phase.curve == "exponential" and phase.get("gamma") is not None and phase.get("to", 0.0) > start_value
 

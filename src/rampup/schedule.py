@@ -35,6 +35,7 @@ from rampup.curves import (
     Role,
     Segment,
     curve_for,
+    whole_periods,
 )
 from rampup.durations import MAX_STEPS, Duration, ResolveContext, format_number, parse_number, real_number, step_count
 from rampup.errors import RampupError
@@ -63,6 +64,10 @@ def _positive(x: float) -> str | None:
     return None if x > 0 else "a duration > 0"
 
 
+def _positive_number(x: float) -> str | None:
+    return None if x > 0 else "a number > 0 (1: no k-decay)"
+
+
 _OF = Param(
     "of",
     "duration",
@@ -77,21 +82,54 @@ _STRETCH = Param(
     None,
     "[keep, was, now, ...]: the phase's steps after `keep`, which ended at `was`, now end at `now` (an extension)",
 )
-#: the parameters that make a phase a window onto its curve (Schedule.branch writes them)
-_WINDOW_KEYS = ("of", "stretch")
+_SKIP = Param(
+    "skip",
+    "duration",
+    None,
+    _positive,
+    "the curve's clock starts this far in: cosine(L, skip=W) runs steps W .. W+L of a cosine of L+W "
+    "(timm without --warmup-prefix, NeMo's SquareRootAnnealing)",
+)
+_PER = Param(
+    "per",
+    "duration",
+    None,
+    _positive,
+    "a staircase: the phase's clock is held at floor(t / per) * per, one value for each `per` updates "
+    "(timm's and mmengine's per-epoch stepping: per=1ep)",
+)
+_FLOOR = Param(
+    "floor",
+    "float",
+    0.0,
+    _fraction,
+    "a clip: the decay's value is max(curve, floor), not a decay towards it (NeMo's max(lr * mult, min_lr))",
+)
+_K = Param(
+    "k",
+    "float",
+    1.0,
+    _positive_number,
+    "k-decay: the decay's progress p becomes p ** k (Zhang et al. 2020; timm's --lr-k-decay)",
+)
+#: the parameters that make a phase a window onto its curve (Schedule.branch writes of= and stretch=)
+_WINDOW_KEYS = ("of", "skip", "stretch")
+#: the parameters that change how a phase reads its curve: k-decay, a clip, a staircase (see _Part)
+_MODIFIER_KEYS = ("k", "floor", "per")
 
 
 def phase_params(curve: Curve) -> tuple[Param, ...]:
     """Every keyword a phase of this curve accepts, in canonical order."""
     extra: tuple[Param, ...]
+    modifiers: tuple[Param, ...]
     if curve.role == "warmup":
-        extra = (_FROM,)
+        extra, modifiers = (_FROM,), (_PER,)
     elif curve.name == "constant":
-        extra = ()
+        extra, modifiers = (), (_PER,)
     else:
-        extra = (_TO,)
+        extra, modifiers = (_TO,), (_K, _FLOOR, _PER)
     clamps = () if curve.derives_length else (_MIN, _MAX)
-    return curve.params + extra + (_OF, _STRETCH) + clamps
+    return curve.params + extra + (_OF, _SKIP, _STRETCH) + modifiers + clamps
 
 
 def _names(curves: Mapping[str, Curve]) -> str:
@@ -257,13 +295,25 @@ def normalize_phase(
         if key in given:
             raise RampupError(f"{label}: {key}", raw, "each parameter once")
         if key not in allowed:
-            valid = ", ".join(name for name in allowed if name not in _WINDOW_KEYS) or "none"
+            valid = ", ".join(name for name in allowed if name not in (*_WINDOW_KEYS, *_MODIFIER_KEYS)) or "none"
+            modifiers = ", ".join(f"{name}=" for name in _MODIFIER_KEYS if name in allowed)
             if key == "from" and role == "decay":
                 expected = "no 'from': only a warmup (the first phase) starts from a value"
             elif key == "to" and role == "warmup":
                 expected = "no 'to': a warmup always ends at the peak (1)"
             else:
-                expected = f"one of its parameters ({valid}), or of= and stretch= for part of its curve"
+                expected = (
+                    f"one of its parameters ({valid}), or of=, skip= and stretch= for part of its curve, "
+                    f"or the modifiers {modifiers}"
+                )
+                if key == "k":
+                    expected = "no 'k': k-decay bends a decay's progress; a warmup or a hold has none"
+                if key == "floor":
+                    expected = (
+                        "no 'floor': a constant phase has nothing to clip; put floor= on a decay curve"
+                        if role == "decay"
+                        else "no 'floor': a warmup rises to the peak; floor= clips a decay"
+                    )
             raise RampupError(f"{label}: parameter", key, expected)
         given[key] = _coerce(allowed[key], raw, f"{label}: {key}")
     _check_combinations(label, curve, duration, given)
@@ -303,6 +353,20 @@ def _check_combinations(label: str, curve: Curve, length: Duration | None, given
             )
         if "every" in given or "staircase" in given:
             raise RampupError(label, "every/staircase without gamma", "gamma=G with every and staircase")
+    if curve.name == "tanh" and given.get("lb", -7.0) >= given.get("ub", 3.0):
+        raise RampupError(
+            f"{label}: lb",
+            given.get("lb", -7.0),
+            f"a number below ub ({given.get('ub', 3.0):g}): tanh decays from lb to ub",
+        )
+    floor, to = given.get("floor", 0.0), given.get("to", 0.0)
+    if floor and floor <= to:
+        raise RampupError(
+            f"{label}: floor",
+            floor,
+            f"a floor above to={to:g}: the decay never goes below its target, so this floor clips nothing",
+            hint="leave floor= out, or lower to=",
+        )
     stretch = given.get("stretch", ())
     if len(stretch) % 3:
         raise RampupError(
@@ -820,14 +884,23 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
             )
         spans.append((index, int(start_step), length))
         window = windows[index]
-        if window is not None:  # part of the curve: its own length, and the clock from the phase's steps to it
-            own, stretches = window
+        per, floor, k = resolved.get("per"), resolved.get("floor", 0.0), resolved.get("k", 1.0)
+        if window is not None or per is not None or floor or k != 1.0:
+            # part of the curve, a staircase, a clip or k-decay: the curve's own length, the clock from the phase's
+            own, stretches, skip = window if window is not None else (length, (), 0)
+            if k != 1.0 and math.isinf(own):
+                raise RampupError(
+                    f"phase {index + 1} ({phase.curve}): k",
+                    k,
+                    "a phase with a length: k-decay bends the progress t / L of a phase that ends",
+                    hint=f"give it a length, e.g. {phase.curve}(1000, k={format_number(k)})",
+                )
             inner = Segment(curve, start_step, float(own), value, target, resolved)
-            part = (_WarmupPart if curve.role == "warmup" else _DecayPart)(inner, stretches)
+            part = (_WarmupPart if curve.role == "warmup" else _DecayPart)(inner, stretches, skip, per, floor, k)
             seg = Segment(part, start_step, float(length), value, target, resolved)
             if length > 0:
                 segments.append(seg)
-            value = seg.end_value()
+            value = seg.end_value() if not math.isinf(length) else value
             start_step += length
         elif length > 0:
             seg = Segment(curve, start_step, float(length), value, target, resolved)
@@ -849,22 +922,25 @@ def _compile(phases: tuple[Phase, ...], context: ResolveContext) -> _Plan:
 
 def _window(
     index: int, phase: Phase, curve: Curve | None, params: Mapping[str, Any], length: float, context: ResolveContext
-) -> tuple[int, tuple[tuple[int, int, int], ...]] | None:
-    """A phase that runs part of its curve: ``(the curve's own length, its stretches)``, checked; else None.
+) -> tuple[float, tuple[tuple[int, int, int], ...], int] | None:
+    """A phase that runs part of its curve: ``(the curve's own length, its stretches, skip)``, checked; else None.
 
     ``of=N`` is the curve's own length (for a curve whose length comes from beta2, that
-    length); without it, the length the first stretch started from (``was``), or for a
-    phase without stretches, no window at all. Each stretch ``[keep, was, now]`` needs
-    ``0 <= keep < was <= D`` and ``keep < now``, where ``D`` is the curve's length, then the
-    ``now`` of the stretch before; the phase lasts at most the last ``D``.
+    length); without it, the length the first stretch started from (``was``) plus ``skip``,
+    or for a phase without stretches, its own length plus ``skip``. ``skip=W`` starts the
+    curve's clock W steps in. Each stretch ``[keep, was, now]`` needs
+    ``0 <= keep < was <= D`` and ``keep < now``, where ``D`` is the curve's length less
+    ``skip``, then the ``now`` of the stretch before; the phase lasts at most the last ``D``.
     """
     assert curve is not None
-    given_of, given_stretch = phase.get("of"), phase.get("stretch", ())
-    if given_of is None and not given_stretch:
+    given_of, given_stretch, given_skip = phase.get("of"), phase.get("stretch", ()), phase.get("skip")
+    if given_of is None and not given_stretch and given_skip is None:
         return None
     label = f"phase {index + 1} ({phase.curve})"
     numbers = [item.to_steps(context, f"{label}: stretch") for item in given_stretch]
     stretches = tuple((numbers[i], numbers[i + 1], numbers[i + 2]) for i in range(0, len(numbers), 3))
+    skip = given_skip.to_steps(context, f"{label}: skip") if given_skip is not None else 0
+    own: float
     if given_of is not None:
         own = given_of.to_steps(context, f"{label}: of")
         if curve.derives_length and own != curve.derived_length(params):
@@ -875,65 +951,121 @@ def _window(
             )
     elif curve.derives_length:
         own = curve.derived_length(params)
+    elif stretches:
+        own = stretches[0][1] + skip
     else:
-        own = stretches[0][1]
+        own = length + skip
     if own <= 0:
         raise RampupError(f"{label}: of", own, "a length of at least 1 step once resolved")
-    domain = own
+    if skip >= own:
+        raise RampupError(
+            f"{label}: skip",
+            str(given_skip),
+            f"less than the curve's own length ({own:g} steps): skip= starts the curve part-way in",
+        )
+    domain = own - skip
     for keep, was, now in stretches:
         if not (0 <= keep < was <= domain and keep < now):
             raise RampupError(
                 f"{label}: stretch",
                 [keep, was, now],
-                f"0 <= keep < was <= {domain} (the length before this stretch) and keep < now",
+                f"0 <= keep < was <= {domain:g} (the length before this stretch) and keep < now",
             )
         domain = now
     if length > domain:
         raise RampupError(
             f"{label} length",
             length,
-            f"at most {domain}: the phase runs part of its curve, which lasts {domain} steps",
+            f"at most {domain:g}: the phase runs part of its curve, which lasts {domain:g} steps"
+            + (f" after the {skip} it skips" if skip else ""),
         )
-    return own, stretches
+    return own, stretches, skip
 
 
 class _Part(Curve):
-    """Part of a curve: its first steps (a branch's cut), or with its rest played slower or faster (an extension).
+    """A curve seen through a window and modifiers: part of it, a staircase of it, or clipped at a floor.
 
-    The phase's own clock ``t`` is mapped onto the curve's ``u`` by each stretch
-    ``[keep, was, now]``, the newest first: ``u = t`` for ``t <= keep``, else
-    ``u = keep + (t - keep) * (was - keep) / (now - keep)``. Before ``keep`` the map is
-    the identity, so every step before a branch point is the curve's own value, bit for
-    bit; at ``t = now`` it is exactly ``was`` (whole numbers), so the curve still reaches
-    its target. Not a curve of its own: exporters that match curve names see ``part``.
+    The phase's own clock ``t`` becomes the curve's ``u`` in three steps, then the value is clipped:
+
+    1. ``per=N`` (a staircase): ``t`` is held at ``floor(t / N) * N`` (:func:`whole_periods`, exact in
+       every array namespace), so the value is constant for N updates and equals the curve at the
+       start of each period: timm's per-epoch stepping (``train.py`` calls ``scheduler.step(epoch + 1)``
+       once per epoch unless ``--sched-on-updates``; timm 1.0), mmengine's ``by_epoch=True``, any
+       PyTorch scheduler stepped once per epoch.
+    2. each stretch ``[keep, was, now]``, the newest first (a branch's cut, or an extension):
+       ``t`` for ``t <= keep``, else ``keep + (t - keep) * (was - keep) / (now - keep)``. Before
+       ``keep`` the map is the identity, so every step before a branch point is the curve's own
+       value, bit for bit; at ``t = now`` it is exactly ``was`` (whole numbers), so the curve still
+       reaches its target.
+    3. ``skip=W``: ``u = W + t``, the curve started part-way in (timm without ``--warmup-prefix``
+       times its cosine from update 0, ``timm/scheduler/cosine_lr.py``; NeMo 2.6's
+       SquareRootAnnealing and the WarmupHold anneals without ``hold_steps``,
+       ``nemo/core/optim/lr_scheduler.py``).
+
+    4. ``k`` (k-decay, Zhang et al. 2020, "k-decay: A New Method For Learning Rate Schedule"): the
+       curve's progress ``p = u / L`` becomes ``p ** k``, i.e. ``u = L * (u / L) ** k`` (timm 1.0's
+       ``--lr-k-decay``: ``cos(pi * t_curr ** k / t_i ** k)`` in ``cosine_lr.py``,
+       ``(1 - t_curr ** k / t_i ** k) ** power`` in ``poly_lr.py``). k > 1 holds the rate up longer.
+
+    Then ``floor=m`` clips: ``max(curve(u), m)`` (NeMo's ``max(lr * mult, min_lr)`` in SquareAnnealing,
+    SquareRootAnnealing, WarmupHoldAnnealOneMinusSquareRoot and NoamAnnealing; Megatron-core 0.16's
+    inverse-square-root ``max(min_lr, lr)``, ``megatron/core/optimizer_param_scheduler.py``).
+    A phase that runs its curve to the end hands on the curve's end value (clipped), not the
+    staircase's: a staircased warmup still ends at the peak; one cut short (a branch) hands on
+    the value running at its end, staircase included. Not a curve of its own: exporters that match
+    curve names see ``part`` (the curve is :attr:`inner`).
     """
 
     name = "part"
     summary = "part of a curve"
 
-    def __init__(self, inner: Segment, stretches: tuple[tuple[int, int, int], ...]) -> None:
+    def __init__(
+        self,
+        inner: Segment,
+        stretches: tuple[tuple[int, int, int], ...],
+        skip: float = 0,
+        per: float | None = None,
+        floor: float = 0.0,
+        k: float = 1.0,
+    ) -> None:
         self.inner = inner
         self.stretches = stretches
+        self.skip = skip
+        self.per = per
+        self.floor = floor
+        self.k = k
 
     def clock(self, xp: Any, t: Any) -> Any:
+        """The curve's clock at the phase's step ``t``: the stretches, the skip, k-decay (not the staircase)."""
         for keep, was, now in reversed(self.stretches):
             t = xp.where(t > keep, keep + ((t - keep) * float(was - keep)) / float(now - keep), t)
+        if self.skip:
+            t = t + float(self.skip)
+        if self.k != 1.0:
+            own = self.inner.length
+            t = own * xp.power(t / own, self.k)
         return t
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         inner = self.inner
-        return inner.curve.formula(xp, self.clock(xp, t), inner)
+        if self.per is not None:
+            t = whole_periods(xp, t, self.per) * self.per
+        value = inner.curve.formula(xp, self.clock(xp, t), inner)
+        return xp.maximum(value, self.floor) if self.floor else value
 
     def end_value(self, seg: Segment) -> float:
-        """The curve's value where the phase stops: its own end value when the stretches reach its end exactly."""
+        """The curve's value where the phase stops, clipped (its own end value when the window reaches its end)."""
         reached = Fraction(int(seg.length))
         for keep, was, now in reversed(self.stretches):
             if reached > keep:
                 reached = keep + (reached - keep) * (was - keep) / (now - keep)
         inner = self.inner
-        if reached == inner.length:
-            return inner.curve.end_value(inner)
-        return float(inner.curve.formula(SCALAR, float(self.clock(SCALAR, seg.length)), inner))
+        if reached + int(self.skip) == inner.length:
+            value = inner.curve.end_value(inner)
+        else:  # cut short (a branch): the value running at its last step, staircase included
+            held = seg.length if self.per is None else float(whole_periods(SCALAR, seg.length, self.per) * self.per)
+            value = float(inner.curve.formula(SCALAR, float(self.clock(SCALAR, held)), inner))
+        return max(value, self.floor) if self.floor else value
 
 
 class _WarmupPart(_Part):
@@ -966,8 +1098,9 @@ def _own_length(phase: Phase, curve: Curve, span: int) -> Duration | None:
     if curve.derives_length:
         return Duration(curve.derived_length(_defaults(curve, phase)))
     if phase.get("stretch"):
-        return None  # the first stretch's `was`
-    return Duration(span)
+        return None  # the first stretch's `was` (plus skip=)
+    skip = phase.get("skip")
+    return Duration(span + (int(skip.amount) if isinstance(skip, Duration) else 0))
 
 
 def _cut(phase: Phase, curve: Curve, span: int, keep: int) -> Phase:
@@ -988,7 +1121,7 @@ def _restretch(phase: Phase, curve: Curve, span: int, keep: int, now: int) -> Ph
     shape_by_progress = not curve.derives_length and all(
         param.kind not in ("duration", "durations") for param in curve.params
     )
-    windowed = any(key in _WINDOW_KEYS for key, _ in phase.params)
+    windowed = any(key in _WINDOW_KEYS or key == "per" for key, _ in phase.params)
     if keep == 0 and shape_by_progress and not windowed:
         return _with(phase, now)  # a curve of its progress alone: the same phase, longer
     stretch = (*phase.get("stretch", ()), Duration(keep), Duration(span), Duration(now))
