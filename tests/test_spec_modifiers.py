@@ -1,5 +1,5 @@
 """The phase modifiers of issue 12: a staircase (per=), a floor clip (floor=), a decay started part-way
-into its curve (skip=) and k-decay (k=).
+into its curve (skip=), k-decay (k=), and timm's tanh decay.
 
 Each is checked as a property against the plain curve it modifies, in text and dict form, in the
 scalar call against Schedule.values (bit for bit), and in jax.numpy against NumPy (1e-12 relative).
@@ -31,6 +31,7 @@ DECAYS = [
     "polynomial(power=2)",
     "polynomial(power=0.5)",
     "1-sqrt",
+    "tanh",
     "exponential(gamma=0.99)",
     "inverse-sqrt",
     "step(every=7, gamma=0.5)",
@@ -166,6 +167,18 @@ def test_k_decay_bends_the_progress(shape: str, length: int, k: float) -> None:
     assert np.all(np.abs(ours - expected) <= 1e-9 * np.abs(expected) + 1e-15)
 
 
+def test_tanh_is_timms_formula() -> None:
+    """timm/scheduler/tanh_lr.py: lr_min + (lr_max - lr_min) * (1 - tanh(lb * (1 - tr) + ub * tr)) / 2, then lr_min."""
+    schedule = parse("linear(5) -> tanh(95, to=0.01)")
+    same_everywhere(schedule, in_jax=True)
+    t = np.arange(95, dtype=np.float64)
+    r = t / 95
+    expected = 0.01 + 0.5 * (1 - 0.01) * (1 - np.tanh(-7.0 * (1 - r) + 3.0 * r))
+    assert np.all(np.abs(schedule.values(5 + t) - expected) <= 1e-12 * expected)
+    assert schedule(100) == schedule(10_000) == 0.01  # the cycle over: the floor
+    assert str(parse("tanh(10, lb=-6, ub=4)")) == "tanh(10, lb=-6, ub=4)"
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     decay=st.sampled_from(DECAYS),
@@ -198,6 +211,7 @@ def test_jax_equals_numpy(decay: str, w: int, length: int, per: int, skip: int, 
         "linear(10) -> cosine(90, of=120, skip=30, to=0.1, per=5)",
         "linear(10) -> polynomial(90, power=0.5, skip=10, floor=0.2)",
         "linear(10) -> cosine-restarts(190, period=100, skip=10, to=0.1)",
+        "linear(10) -> tanh(90, skip=10, to=0.05) -> constant(20)",
     ],
 )
 def test_combinations_round_trip_and_agree(text: str) -> None:
@@ -235,6 +249,7 @@ def test_branching_keeps_the_modifiers() -> None:
         ("linear(10) -> cosine(90, of=50, skip=60)", "phase 2 (cosine): skip", "less than the curve's own length"),
         ("linear(10) -> cosine(90, of=120, skip=40)", "phase 2 (cosine) length", "at most 80"),
         ("linear(10) -> inverse-sqrt(k=2)", "phase 2 (inverse-sqrt): k", "a phase with a length"),
+        ("linear(10) -> tanh(90, lb=4)", "phase 2 (tanh): lb", "below ub"),
     ],
 )
 def test_bad_modifiers_name_the_field(text: str, field: str, words: str) -> None:

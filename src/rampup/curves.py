@@ -72,6 +72,7 @@ class _ScalarMath:
     cos = staticmethod(_one(np.cos))
     sin = staticmethod(_one(np.sin))
     sqrt = staticmethod(_one(np.sqrt))
+    tanh = staticmethod(_one(np.tanh))
     log1p = staticmethod(_one(np.log1p))
     floor = staticmethod(_one(np.floor))
     power = staticmethod(_one_power(np.power, np.array, np.float64))
@@ -513,6 +514,35 @@ class PolynomialDecay(Curve):
         return seg.b + (seg.a - seg.b) * xp.power((seg.length - t) / seg.length, seg.params["power"])
 
 
+class TanhDecay(Curve):
+    """``b + (a - b) * (1 - tanh(lb * (1 - p) + ub * p)) / 2``, then ``b``: timm's ``TanhLRScheduler``.
+
+    Source: ``timm/scheduler/tanh_lr.py`` (timm 1.0.29.dev0): ``lr_min + 0.5 * (lr_max - lr_min) *
+    (1 - tanh(lb * (1 - tr) + ub * tr))`` with ``tr = t_curr / t_i`` and the bounds ``lb = -7``,
+    ``ub = 3`` (Hsueh et al. 2019, "Stochastic Gradient Descent with Hyperbolic-Tangent Decay").
+    It starts a hair below ``a`` (``(1 - tanh(-7)) / 2`` of the way, 0.99999917) and ends
+    ``(1 - tanh(3)) / 2`` (0.25%) of the way above ``b``; when the phase ends it steps to ``b``,
+    as timm's cycle ends at ``lr_min``.
+    """
+
+    name = "tanh"
+    role = "decay"
+    summary = "tanh decay"
+    jumps = True
+    params = (
+        Param("lb", "float", -7.0, None, "the tanh argument at the phase's start (timm's lb)"),
+        Param("ub", "float", 3.0, None, "the tanh argument at the phase's end (timm's ub)"),
+    )
+
+    def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
+        p = t / seg.length
+        lb, ub = seg.params["lb"], seg.params["ub"]
+        return seg.b + (seg.a - seg.b) * (0.5 * (1.0 - xp.tanh(lb * (1.0 - p) + ub * p)))
+
+    def end_value(self, seg: Segment) -> float:
+        return seg.b
+
+
 class ExponentialDecay(Curve):
     """``max(b, a * gamma ** (t / every))``, floored if ``staircase`` (optax's ``exponential_decay``).
 
@@ -682,6 +712,7 @@ DECAY_CURVES: dict[str, Curve] = {
         LinearDecay(),
         CosineDecay(),
         PolynomialDecay(),
+        TanhDecay(),
         ExponentialDecay(),
         InverseSqrtDecay(),
         OneMinusSqrtDecay(),

@@ -36,11 +36,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.conventions import Finding, Imported, RunSize, general_findings, mismatch, number, settle, whole
-from rampup.curves import Segment
-from rampup.durations import format_number
+from rampup.conventions import Finding, Imported, RunSize, general_findings, number, settle, whole
+from rampup.durations import Duration, format_number
 from rampup.errors import RampupError
-from rampup.schedule import Schedule, as_schedule
+from rampup.schedule import Phase, Schedule, as_schedule
 
 __all__ = [
     "DEFAULTS",
@@ -322,7 +321,35 @@ def updates_per_epoch(settings: Mapping[str, Any], size: RunSize, epochs: int, w
 
 
 def _candidate(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, run: int) -> tuple[str | None, str]:
-    """The spec of the scheduler stepped at every update (lengths in updates), and why it may not be exact."""
+    """The spec of the scheduler (lengths in updates; ``unit`` updates per tick), and why it may not be exact.
+
+    Stepped per epoch (``unit`` > 1), every phase is a staircase, ``per={unit}``: :func:`_per_tick`.
+    """
+    candidate, why = _shape(settings, ticks, unit, run)
+    if candidate is not None and unit > 1:
+        candidate = _per_tick(candidate, unit)
+    return candidate, why
+
+
+def _per_tick(candidate: str, unit: int) -> str:
+    """``candidate`` with each phase held for ``unit`` updates (``per=unit``): timm's rate set once per epoch."""
+    try:
+        schedule = Schedule.parse(candidate)
+    except RampupError:
+        return candidate  # settle() names what is wrong with it
+    phases = [
+        phase if phase.curve == "constant" and not phase.get("from") else Phase(*_with_per(phase, unit))
+        for phase in schedule.phases
+    ]
+    return str(Schedule(tuple(phases)))
+
+
+def _with_per(phase: Phase, unit: int) -> tuple[str, Duration | None, tuple[tuple[str, Any], ...]]:
+    return phase.curve, phase.length, (*phase.params, ("per", Duration(unit)))
+
+
+def _shape(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, run: int) -> tuple[str | None, str]:
+    """The spec of the scheduler's shape (lengths in updates), and why it may not be exact."""
     lr, sched = settings["lr"], settings["sched"]
     w = ticks["warmup"] * unit
     start = settings["warmup_lr"] / lr
@@ -332,15 +359,22 @@ def _candidate(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int,
     why = ""
     if sched in ("cosine", "poly", "tanh"):
         length = ticks["t_initial"] * unit
-        shape = "cosine" if sched != "poly" else "polynomial"
-        power = f", power={format_number(settings['decay_rate'])}" if sched == "poly" else ""
-        if settings["lr_k_decay"] != 1.0:
-            why = "--lr-k-decay bends the cosine's clock (t**k); rampup has no such curve"
-        if sched == "tanh":
-            why = "rampup has no tanh curve"
-        if not prefix:
-            why = why or "without --warmup-prefix the decay is timed from update 0 and starts part-way in"
-            length -= w
+        shape = {"cosine": "cosine", "poly": "polynomial", "tanh": "tanh"}[sched]
+        options = [f"power={format_number(settings['decay_rate'])}"] if sched == "poly" else []
+        k = settings["lr_k_decay"]
+        if k != 1.0 and sched != "tanh":
+            options.append(f"k={format_number(k)}")
+        skip = 0 if prefix else w  # without --warmup-prefix the decay is timed from update 0
+        if sched == "tanh" and not w:  # the constructor's rate for tick 0 is lr, not tanh's value there
+            warm, skip = f"constant({unit}) -> ", unit
+        if sched == "tanh" and not prefix:
+            why = (
+                "without --warmup-prefix timm's tanh warmup climbs to the tanh's value at its end "
+                f"({_short(float(tick_values(settings, ticks, np.array([float(ticks['warmup'])]))[0]) / lr)} of lr), "
+                "not to lr; a rampup warmup ends at the peak"
+            )
+        if skip:
+            options.append(f"skip={skip}")
         if settings["lr_cycle_limit"] > 1:
             mul, limit = settings["lr_cycle_mul"], settings["lr_cycle_limit"]
             cycled = (
@@ -348,22 +382,26 @@ def _candidate(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int,
                 if mul == 1
                 else math.floor(-ticks["t_initial"] * (mul**limit - 1) / (1 - mul))
             )
-            options = [f"period={length}"] + ([f"mult={format_number(mul)}"] if mul != 1 else [])
+            cycle = [f"period={length}"] + ([f"mult={format_number(mul)}"] if mul != 1 else [])
             if settings["lr_cycle_decay"] != 1:
-                options.append(f"decay={format_number(settings['lr_cycle_decay'])}")
+                cycle.append(f"decay={format_number(settings['lr_cycle_decay'])}")
             if sched != "cosine":
                 why = why or f"rampup's restarts are cosines, not {sched}"
-            return (
-                f"{warm}cosine-restarts({max(cycled * unit - (0 if prefix else w), 1)}, {', '.join(options)}{to})",
-                why,
-            )
-        return f"{warm}{shape}({max(length, 1)}{power}{to})", why
+            if k != 1.0:
+                why = why or "--lr-k-decay bends each cycle's clock; rampup's k= bends the whole phase's"
+                options.remove(f"k={format_number(k)}")
+            options = cycle + [item for item in options if not item.startswith("power=")]
+            return f"{warm}cosine-restarts({max(cycled * unit - skip, 1)}, {', '.join(options)}{to})", why
+        body = ", ".join([str(max(length - skip, 1)), *options])
+        return f"{warm}{shape}({body}{to})", why
     gamma = format_number(settings["decay_rate"]) if settings["decay_rate"] > 0 else None
     if sched in ("step", "multistep"):
         if gamma is None or settings["decay_rate"] > 1:
             return None, "a decay rate outside (0, 1]"
-        if sched == "step" and prefix:
-            return f"{warm}step(every={format_number(ticks['decay_t'] * unit)}, gamma={gamma})", why
+        every = ticks["decay_t"] * unit
+        if sched == "step" and float(every).is_integer():  # without --warmup-prefix: counted from update 0
+            skip = "" if prefix else f", skip={w}"
+            return f"{warm}step(every={format_number(every)}, gamma={gamma}{skip})", why
         shift = ticks["warmup"] if settings["warmup_prefix"] else 0
         if sched == "step":
             at = [ticks["decay_t"] * n for n in range(1, int(run / unit / ticks["decay_t"]) + 2)]
@@ -471,13 +509,6 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
             )
         )
     candidate, why = _candidate(settings, ticks, unit, run)
-    if candidate is not None and not why and not settings["sched_on_updates"]:
-        try:
-            differs = mismatch(Schedule.parse(candidate), values) is not None
-        except RampupError:
-            differs = True
-        if differs:
-            why = f"timm steps per epoch: each run of {per_epoch} updates holds one rate, and rampup has no staircase"
     imported = settle("timm", lr, values, candidate, findings, why or None)
     general_findings(imported, w * unit if w else None)
     return imported
@@ -492,8 +523,11 @@ def export_flags(
     """``train.py`` flags with exactly the rates of ``spec`` (stepped per update), or a RampupError naming the nearest.
 
     Exact shapes, with every length a whole number of epochs of ``steps_per_epoch`` updates:
-    ``[linear(W, from=i) ->] cosine(D, to=m)`` or ``polynomial(D, power=p, to=m)`` (then ``m`` held:
-    ``--cooldown-epochs``), and ``[linear(W, from=i) ->] step(every=E, gamma=g)``.
+    ``[linear(W, from=i) ->] cosine(D, to=m)``, ``polynomial(D, power=p, to=m)`` or ``tanh(D, to=m)``
+    (then ``m`` held: ``--cooldown-epochs``), and ``[linear(W, from=i) ->] step(every=E, gamma=g)``;
+    ``k=`` is ``--lr-k-decay``; a decay with ``skip=W`` (the warmup's length) is timm without
+    ``--warmup-prefix``; ``per=`` of one epoch in every phase is timm's default per-epoch stepping
+    (no ``--sched-on-updates``).
     """
     schedule = as_schedule(spec).resolve(total_steps)
     total = schedule.total_steps
@@ -523,46 +557,72 @@ def export_flags(
     raise RampupError(
         "--to timm",
         str(schedule),
-        "a linear warmup then a cosine, polynomial or step decay, each a whole number of epochs long",
+        "a linear warmup then a cosine, polynomial, tanh or step decay, each a whole number of epochs long",
         hint=f"{reason}; the nearest exact spec is {_nearest(schedule, total, unit)}",
     )
 
 
 def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[str, str] | str:
-    segs: list[Segment] = [seg for seg in schedule.segments if seg.length > 0]
-    flags = {"--sched-on-updates": "", "--warmup-prefix": "", "--lr": _short(peak)}
+    """The flags, or why there are none: the phases' curves and modifiers (per=, skip=, k=) from the spans."""
+    items = [
+        (phase, seg)
+        for (phase, _, length), seg in zip(
+            [span for span in schedule.spans() if span[2] > 0],
+            [seg for seg in schedule.segments if seg.length > 0],
+            strict=True,
+        )
+        if length > 0
+    ]
+    pers = {phase.get("per") for phase, _ in items if phase.curve != "constant"}
+    if pers - {None, Duration(unit)} or len(pers) > 1:
+        return f"its staircase (per=) is not one epoch of {unit} updates in every phase"
+    per_epoch = pers == {Duration(unit)}
+    flags = {"--lr": _short(peak)} if per_epoch else {"--sched-on-updates": "", "--lr": _short(peak)}
     w, start = 0, 0.0
-    if segs and segs[0].curve.role == "warmup":
-        first = segs.pop(0)
-        if first.curve.name != "linear" or first.params.get("delay"):
-            return f"its warmup is {first.curve.name}: timm's warmups are linear"
-        w, start = int(first.length), first.a
+    if items and items[0][1].curve.role == "warmup":
+        first, seg = items.pop(0)
+        if first.curve != "linear" or first.get("delay"):
+            return f"its warmup is {first.curve}: timm's warmups are linear"
+        w, start = int(seg.length), seg.a
     if w % unit or total % unit:
         return f"the warmup ({w}) and the run ({total}) must be whole epochs of {unit} updates"
     flags.update({"--warmup-epochs": str(w // unit), "--warmup-lr": _short(start * peak)})
-    if len(segs) == 1 and segs[0].curve.name == "step":
-        last = segs[0]
-        every = last.params.get("every")
-        if every is None or last.b or float(every) % unit:
+    skips = {phase.get("skip") for phase, _ in items if phase.curve != "constant"} or {None}
+    if skips - {None, Duration(w)} or len(skips) > 1 or (w == 0 and skips != {None}):
+        return "its decay skips other than its warmup (timm without --warmup-prefix times it from update 0)"
+    prefix = skips == {None}
+    if prefix and w:
+        flags["--warmup-prefix"] = ""
+    head = 0 if prefix else w  # the decay's clock at its first update
+    if len(items) == 1 and items[0][0].curve == "step":
+        phase, last = items[0]
+        every = phase.get("every")
+        if every is None or last.b or float(every.amount) % unit:
             return "its step decay is not a drop every whole number of epochs to 0 (timm's step has no floor)"
-        flags.update({"--sched": "step", "--decay-epochs": format_number(float(every) / unit)})
-        flags.update({"--decay-rate": _short(last.params["gamma"]), "--epochs": str((total - w) // unit)})
+        flags.update({"--sched": "step", "--decay-epochs": format_number(float(every.amount) / unit)})
+        flags.update({"--decay-rate": _short(last.params["gamma"]), "--epochs": str((total - (w - head)) // unit)})
         return flags
-    if len(segs) > 1 and segs[-1].curve.name == "constant":
-        segs.pop()  # the floor held: --cooldown-epochs
-    if len(segs) != 1 or segs[0].curve.name not in ("cosine", "polynomial"):
-        return "after its warmup it is not one cosine or polynomial decay (then held)"
-    decay = segs[0]
+    if len(items) > 1 and items[-1][0].curve == "constant":
+        items.pop()  # the floor held: --cooldown-epochs
+    if len(items) != 1 or items[0][0].curve not in ("cosine", "polynomial", "tanh"):
+        return "after its warmup it is not one cosine, polynomial or tanh decay (then held)"
+    phase, decay = items[0]
     length = int(decay.length)
     if length % unit or decay.start + length > total:
         return f"its decay ({length} updates) is not a whole number of epochs within the run"
-    if decay.curve.name == "cosine":
-        if decay.params.get("cycles") != 0.5 or decay.params.get("exponent") != 1.0:
+    if phase.curve == "cosine":
+        if phase.get("cycles", 0.5) != 0.5 or phase.get("exponent", 1.0) != 1.0:
             return "its cosine has cycles or an exponent: timm's is half a cosine"
         flags["--sched"] = "cosine"
+    elif phase.curve == "polynomial":
+        flags.update({"--sched": "poly", "--decay-rate": format_number(phase.get("power", 1.0))})
     else:
-        flags.update({"--sched": "poly", "--decay-rate": format_number(decay.params["power"])})
-    flags.update({"--epochs": str(length // unit), "--min-lr": _short(decay.b * peak)})
+        if phase.get("lb", -7.0) != -7.0 or phase.get("ub", 3.0) != 3.0 or phase.get("k", 1.0) != 1.0:
+            return "its tanh has other bounds or k-decay: timm's has lb -7, ub 3"
+        flags["--sched"] = "tanh"
+    if phase.get("k", 1.0) != 1.0:
+        flags["--lr-k-decay"] = format_number(phase.get("k"))
+    flags.update({"--epochs": str((length + head) // unit), "--min-lr": _short(decay.b * peak)})
     flags["--cooldown-epochs"] = str((total - w - length) // unit)
     return flags
 
