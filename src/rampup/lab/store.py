@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import threading
@@ -251,8 +252,10 @@ class Store:
                     if name not in present:
                         self._db.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
                         present.add(name)
-                self._db.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
-                self._db.execute("DROP TABLE probe")
+                # a real write proves the file writable; each process its own table (two sweeps start at once)
+                probe = f"probe_{os.getpid()}_{secrets.token_hex(4)}"
+                self._db.execute(f"CREATE TABLE {probe} (x INTEGER)")
+                self._db.execute(f"DROP TABLE {probe}")
                 self._db.commit()
         except RampupError:
             raise
