@@ -682,21 +682,26 @@ class WarmupScheduler(LRScheduler):
             _warn_if_out_of_order(self.optimizer)
         self._step_count += 1
         self.last_epoch += 1
-        current, warmup_steps = self.last_epoch, self.warmup_steps
-        if current < warmup_steps:
-            multiplier = self._value(current)
-            self._rates = [lr * multiplier for lr in self._inner_lrs]
-            self._set(self._rates)
-        elif current == warmup_steps:
-            # hand over: the groups hold exactly the wrapped scheduler's own rates again
-            self._rates = list(self._inner_lrs)
-            self._set(self._rates)
-        else:
+        current = self.last_epoch
+        if current > self.warmup_steps:  # the wrapped scheduler's turn: it writes its own rates
             if plateau:
                 inner.step(metrics)  # type: ignore[arg-type]
             else:
                 inner.step()
-            self._rates = list(inner.get_last_lr())
+            self._rates = self._rates_at(current)
+        else:
+            self._rates = self._rates_at(current)
+            self._set(self._rates)
+
+    def _rates_at(self, step: int) -> list[Any]:
+        """The groups' rates at ``step``: the wrapped scheduler's first rates times the warmup during it, exactly
+        those rates at the hand-over (``step == warmup_steps``), the wrapped scheduler's own rates after it."""
+        if step < self.warmup_steps:
+            multiplier = self._value(step)
+            return [lr * multiplier for lr in self._inner_lrs]
+        if step == self.warmup_steps:
+            return list(self._inner_lrs)
+        return list(self.scheduler.get_last_lr())
 
     def get_lr(self) -> list[float | Tensor]:
         """The rates in use (the wrapper has no closed form of its own after the warmup)."""
@@ -747,13 +752,7 @@ class WarmupScheduler(LRScheduler):
         self._inner_lrs = [_as_float(lr, "state_dict['inner_lrs']") for lr in inner_lrs]
         self._step_count = count
         self.last_epoch = step
-        if step < self.warmup_steps:
-            multiplier = self._value(step)
-            self._rates = [lr * multiplier for lr in self._inner_lrs]
-        elif step == self.warmup_steps:
-            self._rates = list(self._inner_lrs)
-        else:
-            self._rates = list(self.scheduler.get_last_lr())
+        self._rates = self._rates_at(step)
         self._set(self._rates)
 
     def __repr__(self) -> str:
