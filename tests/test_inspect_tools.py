@@ -22,6 +22,7 @@ from pathlib import Path
 import cli_helpers
 import numpy as np
 import pytest
+import yaml
 
 from rampup import parse
 from rampup.conventions import RunSize
@@ -418,12 +419,15 @@ def test_nemo_parity_at_every_update(name: str) -> None:
         assert imported.source == f"nemo ({name})"
         assert close(imported.lrs, theirs)
         spec_is_exact(imported)
-        clipped = name in ("SquareAnnealing", "SquareRootAnnealing", "NoamAnnealing") and sched["min_lr"]
-        timed_from_zero = name == "SquareRootAnnealing" or ("Hold" in name and "hold_steps" not in sched)
-        if name in ("WarmupAnnealing", "CosineAnnealing", "WarmupPolicy", "InverseSquareRootAnnealing"):
+        # the clip at min_lr is floor=, a decay timed from step 0 is skip=: every scheduler is exact now,
+        # but a polynomial that restarts (cycle: true) and PolynomialHoldDecayAnnealing whose decay (from
+        # step 0, without hold_steps) is over before its warmup ends
+        warmup = params.get("warmup_steps") or int(params.get("warmup_ratio", 0) * total)
+        over = name == "PolynomialHoldDecayAnnealing" and "hold_steps" not in sched and total - 2 * warmup < 2
+        above = name == "NoamAnnealing" and sched["min_lr"] > imported.peak_lr  # min_lr above Noam's top
+        if not sched.get("cycle") and not over and not above:
             assert imported.spec is not None, imported.findings
-        if not clipped and not timed_from_zero and name == "WarmupHoldAnnealLinear":
-            assert imported.spec is not None, imported.findings
+            assert close(parse(imported.spec).values(np.arange(total)) * imported.peak_lr, theirs)
 
 
 def test_nemo_examples() -> None:
@@ -435,7 +439,28 @@ def test_nemo_examples() -> None:
     t5 = inspect_file(str(DATA / "nemo" / "megatron_t5_warmup_annealing.yaml"))
     assert t5.spec == "linear(1000, from=0.000999000999001) -> linear(99000, to=0.1)"
     root = inspect_file(str(DATA / "nemo" / "squareroot_annealing.yaml"))
-    assert root.spec is None and "timed from step 0" in root.findings[-1].message
+    # timed from step 0: after the warmup's last step (W, at the peak) the decay runs 1001 steps in (skip=);
+    # clipped at min_lr 1e-4 of lr 0.05 (floor=), which sqrt((T - s) / T) never reaches within the run
+    assert root.spec == (
+        "linear(1000, from=0.000999000999001) -> constant(1) -> polynomial(18999, power=0.5, skip=1001, floor=0.002)"
+    )
+    assert "floor-clip" not in kinds(root) and "not-exact" not in kinds(root)
+    square = inspect_file(str(DATA / "nemo" / "square_annealing_min_lr.yaml"))
+    assert square.spec == "linear(400, from=0.0024937655860349127) -> polynomial(7600, power=2, floor=0.01)"
+    assert "floor-clip" in kinds(square) and square.lrs[-1] == pytest.approx(2e-5)
+    noam = inspect_file(str(DATA / "nemo" / "noam_min_lr.yaml"))
+    assert noam.spec is not None and "floor=" in noam.spec
+    assert {"noam-scaled-peak", "floor-clip"} <= kinds(noam)
+    hold = inspect_file(str(DATA / "nemo" / "hold_anneal_no_hold_steps.yaml"))
+    assert hold.spec == "linear(2000, from=0.000499750124938) -> constant(1) -> 1-sqrt(97999, skip=2001, floor=0.1)"
+    assert {"anneal-from-step-0", "floor-clip"} <= kinds(hold)
+    for imported, path in [(root, "squareroot_annealing"), (square, "square_annealing_min_lr"), (noam, "noam_min_lr")]:
+        config = yaml.safe_load((DATA / "nemo" / f"{path}.yaml").read_text())
+        optim = config["model"]["optim"]
+        params = {"max_steps": config["trainer"]["max_steps"], "min_lr": 0.0, **optim["sched"]}
+        params["min_lr"] = float(params["min_lr"])
+        theirs = [nemo_lr(optim["sched"]["name"], step, optim["lr"], params) for step in range(imported.total_steps)]
+        assert close(parse(imported.spec).values(np.arange(imported.total_steps)) * imported.peak_lr, np.array(theirs))
     wsd = inspect_file(str(DATA / "nemo" / "wsd_one_minus_sqrt.yaml"))
     assert wsd.spec == "linear(500, from=0.00199600798403) -> constant(8000) -> 1-sqrt(1500)"
 
@@ -443,7 +468,8 @@ def test_nemo_examples() -> None:
 def test_nemo_floors_ratios_and_clips() -> None:
     text = "optim:\n  lr: 1e-3\n  sched:\n    name: SquareAnnealing\n    warmup_ratio: 0.0125\n    max_steps: 1000\n"
     imported = inspect_text(text, "n.yaml", "auto", RunSize())
-    assert {"ratio-rounding", "default-min-lr", "floor-clip", "not-exact"} <= kinds(imported)
+    assert {"ratio-rounding", "default-min-lr", "floor-clip"} <= kinds(imported)
+    assert imported.spec == "linear(12, from=0.0769230769231) -> polynomial(988, power=2, floor=0.01)"
     assert imported.lrs[-1] == pytest.approx(1e-5)  # clipped at min_lr 1e-5, not decayed towards it
     over = "trainer:\n  max_steps: 500\nmodel:\n  optim:\n    lr: 1e-3\n    sched:\n      name: CosineAnnealing\n"
     over += "      max_steps: 800\n"
@@ -477,6 +503,15 @@ def test_nemo_floors_ratios_and_clips() -> None:
         ("linear(100) -> cosine(800, to=0.1) -> constant", "nemo", 1000, None, "x.yaml"),
         ("linear(100, from=0.009900990099009901) -> constant(700) -> 1-sqrt(200)", "nemo", None, None, "x.yaml"),
         ("linear(20, from=0.047619047619047616) -> inverse-sqrt(timescale=21)", "nemo", 300, None, "x.yaml"),
+        # floor=: NeMo's clip at min_lr
+        ("linear(100, from=0.009900990099009901) -> polynomial(900, power=2, floor=0.1)", "nemo", None, None, "x.yaml"),
+        (
+            "linear(100, from=0.009900990099009901) -> constant(400) -> 1-sqrt(500, floor=0.2)",
+            "nemo",
+            None,
+            None,
+            "y.yaml",
+        ),
     ],
 )
 def test_export_then_inspect_gives_the_same_rates(

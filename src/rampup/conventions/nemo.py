@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.conventions import Finding, Imported, RunSize, general_findings, mismatch, number, settle, whole
+from rampup.conventions import Finding, Imported, RunSize, general_findings, number, settle, whole
 from rampup.curves import Segment
 from rampup.durations import format_number
 from rampup.errors import RampupError
@@ -209,15 +209,19 @@ def _short(value: float) -> str:
 
 
 def _candidate(name: str, settings: Mapping[str, Any], lr: float) -> tuple[str, str | None]:
-    """The nearest spec, and what it cannot express if it differs."""
+    """The spec, and what it cannot express when it differs.
+
+    NeMo's clip ``max(lr * mult, min_lr)`` is ``floor=m``; a decay timed from step 0 (SquareRootAnnealing
+    with a warmup, the WarmupHold anneals without ``hold_steps``) starts part-way into its curve: ``skip=W``.
+    """
     w, h, c, t = settings["W"], settings["H"], settings["C"], settings["T"]
     m = settings["min_lr"] / lr
     to = f", to={_short(m)}" if m else ""
+    floor = f", floor={_short(m)}" if m else ""
+    # NeMo's warmup includes step W ((W + 1) / (W + 1) = 1): a decay timed from step 0 takes over at W + 1
+    skip = f", skip={w + 1}" if w else ""
+    step_w = "constant(1) -> " if w else ""
     warm = f"linear({w}, from={_short(1 / (w + 1))}) -> " if w else ""
-    clip = (
-        f"NeMo clips the decay at min_lr (max(lr * mult, min_lr)); rampup has no floor clip (nearest: to={_short(m)})"
-    )
-    late = "its decay is timed from step 0, so it is already part-way down when the warmup ends"
     held = f"constant({h - w}) -> " if h > w else ""
     if name in ("WarmupPolicy", "WarmupHoldPolicy"):
         return f"{warm}constant", None
@@ -228,24 +232,42 @@ def _candidate(name: str, settings: Mapping[str, Any], lr: float) -> tuple[str, 
             return f"{f'linear({w}) -> ' if w else ''}cosine({t - c - w}{to}) -> constant", None
         return f"{warm}cosine({t - w}{to})", None
     if name == "SquareAnnealing":
-        return f"{warm}polynomial({t - w}, power=2)", clip
-    if name == "SquareRootAnnealing":
-        return f"{warm}polynomial({t - w}, power=0.5)", late if w else clip
+        return f"{warm}polynomial({t - w}, power=2{floor})", None
+    if name == "SquareRootAnnealing":  # ((T - s) / T) ** 0.5: timed from step 0
+        return f"{warm}{step_w}polynomial({t - w - (1 if w else 0)}, power=0.5{skip}{floor})", None
     if name == "InverseSquareRootAnnealing":
         return f"{warm}inverse-sqrt(timescale={w + 1})", None
     if name == "NoamAnnealing":
+        if m > 1:
+            above = f"min_lr is above NoamAnnealing's top ({lr:.6g}): after the warmup the rate is min_lr, not a decay"
+            return f"linear({w}, from={_short(1 / w)}, delay=1) -> constant" if w else "constant", above
         if not w:
-            return "inverse-sqrt(timescale=1)", clip
-        return f"linear({w}, from={_short(1 / w)}, delay=1) -> inverse-sqrt(timescale={w})", clip
-    why = late if w > h else None
+            return f"constant(1) -> inverse-sqrt(timescale=1{floor})", None
+        return f"linear({w}, from={_short(1 / w)}, delay=1) -> inverse-sqrt(timescale={w}{floor})", None
+    late = w > h  # no hold_steps: the anneal is timed from step 0
     h = max(h, w)
     if name in ("PolynomialDecayAnnealing", "PolynomialHoldDecayAnnealing"):
         power = f", power={format_number(settings['power'])}" if settings["power"] != 1 else ""
         cycle = "cycle: true restarts the polynomial; rampup's restarts are cosines" if settings["cycle"] else None
-        return f"{warm}{held}polynomial({t - h}{power}{to})", cycle or why
+        if late and name == "PolynomialHoldDecayAnnealing":
+            # step s over T - W steps, min(s, T - W): from 0, so W in when the warmup ends, done at T - W
+            if t - 2 * w - 1 < 1:
+                return (
+                    f"{warm}constant",
+                    cycle or f"its decay (over {t - w} steps from step 0) is over by the warmup's end",
+                )
+            return f"{warm}{step_w}polynomial({t - 2 * w - 1}{power}{skip}{to}) -> constant", cycle
+        return f"{warm}{held}polynomial({t - h}{power}{to})", cycle
+    if late:
+        shape = "1-sqrt" if name == "WarmupHoldAnnealOneMinusSquareRoot" else "linear"
+        return f"{warm}{step_w}{shape}({t - w - 1}{skip}{floor if shape == '1-sqrt' else to})", None
     if name == "WarmupHoldAnnealOneMinusSquareRoot":
-        return f"{warm}{held}1-sqrt({t - h})", why or clip
-    return f"{warm}{held}linear({t - h}{to})", why
+        return f"{warm}{held}1-sqrt({t - h}{floor})", None
+    return f"{warm}{held}linear({t - h}{to})", None
+
+
+#: the schedulers that clip at min_lr, ``max(lr * mult, min_lr)``, instead of decaying towards it
+_CLIPPERS = ("SquareAnnealing", "SquareRootAnnealing", "WarmupHoldAnnealOneMinusSquareRoot", "NoamAnnealing")
 
 
 def import_config(data: Mapping[str, Any], where: str, size: RunSize) -> Imported:
@@ -321,16 +343,19 @@ def import_config(data: Mapping[str, Any], where: str, size: RunSize) -> Importe
             )
         )
     values = multipliers(name, settings, lr, run)
+    floor = settings["min_lr"] / peak
+    if name in _CLIPPERS and floor > 0:
+        clipped = np.nonzero(values[w + 1 :] <= floor * (1 + 1e-12))[0]
+        if clipped.size:
+            findings.append(
+                Finding(
+                    "floor-clip",
+                    f"{name} clips its decay at min_lr (max(lr * mult, min_lr)) rather than decaying towards it: "
+                    f"the rate hits the floor {settings['min_lr']:g} at update {w + 1 + int(clipped[0])} and stays "
+                    f"(floor={_short(floor)})",
+                )
+            )
     candidate, why = _candidate(name, settings, peak)
-    if why is not None:
-        try:
-            differs = mismatch(Schedule.parse(candidate), values) is not None
-        except RampupError:
-            differs = True
-        if not differs:
-            why = None
-        elif why.startswith("NeMo clips"):
-            findings.append(Finding("floor-clip", why.split(";")[0]))
     imported = settle(f"nemo ({name})", peak, values, candidate, findings, why)
     general_findings(imported, w or None)
     return imported
@@ -435,7 +460,12 @@ def _options(schedule: Schedule, total: int, peak: float) -> list[dict[str, Any]
         out.append({"name": "WarmupPolicy", **base})
     if last is not None:
         floor = {"min_lr": low} if low else {}
-        kind = last.curve.name
+        clip = last.params.get("floor", 0.0) * peak  # floor=: NeMo's clip max(lr * mult, min_lr)
+        kind = getattr(last.curve, "inner", last).curve.name  # a modified phase is a window onto its curve
+        if clip and kind == "polynomial" and last.params["power"] == 2.0 and not low:
+            out.append({"name": "SquareAnnealing", **base, "min_lr": clip})
+        if clip and kind == "1-sqrt" and not low:
+            out.append({"name": "WarmupHoldAnnealOneMinusSquareRoot", **base, "hold_steps": hold, "min_lr": clip})
         if kind == "linear":
             out.append({"name": "WarmupAnnealing", **base, **floor})
             out.append({"name": "WarmupHoldAnnealLinear", **base, "hold_steps": hold, **floor})
