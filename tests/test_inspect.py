@@ -179,6 +179,20 @@ def test_megatron_parity_at_every_update(seed: int) -> None:
         assert close(settings["lr"] * parse(imported.spec).values(np.arange(train)), theirs)
     else:
         assert "not-exact" in kinds(imported)
+    fraction = settings["fraction"]
+    whole_warmup = fraction is None or abs(fraction * decay - round(fraction * decay)) < 1e-9
+    if style == "inverse-square-root" and decay >= train and whole_warmup:
+        # max(min_lr, lr * sqrt(W / n)): --min-lr is the clip floor= (megatron-core's own scheduler, stepped)
+        assert imported.spec is not None, imported.findings
+        assert ("floor=" in imported.spec) == (settings["min_lr"] > 0)
+
+
+def test_megatron_inverse_sqrt_with_min_lr_is_a_clip() -> None:
+    text = "--lr 1e-3 --min-lr 2e-4 --lr-decay-style inverse-square-root --lr-warmup-iters 100 --train-iters 5000"
+    imported = megatron_conventions.import_args(text, "args")
+    assert imported.spec == "linear(100) -> inverse-sqrt(floor=0.2)"
+    settings = megatron_conventions._settings(megatron_conventions.parse_flags(text, "args"), "args")
+    assert close(imported.lrs, run_megatron(settings, 5000)) and imported.lrs[-1] == pytest.approx(2e-4)
 
 
 def test_megatron_examples() -> None:

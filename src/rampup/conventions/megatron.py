@@ -212,14 +212,13 @@ def _candidate(settings: Mapping[str, Any]) -> tuple[str, str | None, float]:
     style = settings["style"]
     if style == "constant":
         return (f"{warm}constant" if w else "constant"), why, warmup_length
-    if style == "inverse-square-root":
-        if settings["min_lr"]:
-            why = why or "--min-lr clips inverse-square-root at the floor (rampup's decays approach their floor)"
+    if style == "inverse-square-root":  # max(min_lr, lr * sqrt(W / n)): --min-lr is a clip, floor=
+        floor = f"floor={format_number(settings['min_lr'] / lr)}" if settings["min_lr"] else ""
         if settings["decay"] < settings["train"]:
             why = why or "the rate drops to --min-lr after --lr-decay-iters"
         if not w:
-            return "constant(1) -> inverse-sqrt(timescale=1)", why, 0.0
-        return f"{warm}inverse-sqrt", why, warmup_length
+            return f"constant(1) -> inverse-sqrt(timescale=1{', ' + floor if floor else ''})", why, 0.0
+        return f"{warm}inverse-sqrt{f'({floor})' if floor else ''}", why, warmup_length
     if style in ("linear", "cosine"):
         return f"{warm}{style}({max(decay - w, 0)}{to})", why, warmup_length
     wsd = settings["wsd"]
