@@ -91,6 +91,7 @@ DECAY_EXAMPLES: dict[str, tuple[str, int]] = {
     "1-sqrt": ("linear(50) -> constant(750) -> 1-sqrt", 1000),
     "step": ("linear(50) -> step(every=250, gamma=0.5)", 1000),
     "cosine-restarts": ("linear(50) -> cosine-restarts(cycles=3)", 1000),
+    "tanh": ("linear(50) -> tanh(to=0.01)", 1000),
 }
 
 COMPARISONS = [

@@ -38,6 +38,9 @@ EVERY_CURVE = [
     "linear(10) -> exponential(gamma=0.5, every=100, staircase=true, to=0.05)",
     "linear(1%) -> constant -> 1-sqrt(20%)",
     "cosine(exponent=2, to=0.2)",
+    "linear(50, per=10) -> tanh(to=0.01)",
+    "linear(40) -> cosine(900, skip=100, per=25, floor=0.2)",
+    "linear(40) -> polynomial(power=2, k=2, to=0.05)",
 ]
 
 STEPS = np.arange(0, TOTAL + 300)
