@@ -136,6 +136,15 @@ def test_a_shorter_run_keeps_the_past_too(case: Case, where: float, shrink: floa
     assert rampup.parse(str(short)) == short
 
 
+def test_a_shrunk_run_keeps_the_phase_of_the_branch_step() -> None:
+    """Shrinking ``[at, T]`` may round the end of the phase running at ``at`` down onto ``at``: it stays after it
+    (found by hypothesis: the 1-step decay vanished and step 0 took the step decay's value)."""
+    schedule = rampup.parse("1-sqrt(0) -> 1-sqrt(1) -> step(1, at=[1])").resolve(total_steps=3)
+    short = schedule.branch(at=0, total_steps=1)
+    assert short(0) == schedule(0) == 1.0
+    assert short.total_steps == 1
+
+
 def test_wsd_cooldown_from_any_step() -> None:
     run = rampup.parse("linear(1000) -> constant").resolve(total_steps=10_000)
     cooled = run.branch(at=6000, then="1-sqrt(2000)")

@@ -370,3 +370,21 @@ def test_values_hold_after_the_end() -> None:
         end = schedule.total_steps
         assert end is not None
         assert schedule(end) == schedule(end + 1) == schedule(10**9) == schedule.final_value()
+
+
+def test_describe_names_the_phase_modifiers_and_the_value_a_phase_really_starts_at() -> None:
+    """A cut, a part-way start, a staircase, a floor, k-decay and a delay are said in words (issues 12, 13)."""
+    cut = rampup.parse("linear(100) -> cosine(900, to=0.1)").branch(at=500, then="linear(100)")
+    assert "the first 400 steps of a curve of 900 steps" in cut.describe()
+    timm = rampup.parse("linear(5ep, per=1ep) -> cosine(skip=5ep)").resolve(1000, steps_per_epoch=100)
+    words = timm.describe()
+    assert "held for 100 steps at a time (a staircase)" in words
+    assert (
+        "cosine decay from 50% of the peak to 0 over 500 steps (500-1000), starting 500 steps into its curve" in words
+    )
+    clipped = rampup.parse("linear(10) -> polynomial(90, power=2, k=2, floor=0.2)").describe()
+    assert "k-decay with k=2, never below 20% of the peak" in clipped
+    late = rampup.parse("linear(11, delay=1) -> constant").describe()
+    assert "its first 1 step held at its start" in late
+    extended = rampup.parse("linear(100) -> cosine(900)").branch(at=300, total_steps=2000).describe()
+    assert "the rest of its curve stretched or shrunk to fit" in extended

@@ -504,7 +504,7 @@ class Schedule:
         ``total_steps=T2`` alone: the same plan on a run of ``T2`` steps that keeps
         steps ``<= at`` as they were and stretches (or shrinks) the rest of the plan,
         ``[at, T]``, onto ``[at, T2]``: phase boundaries ``b`` move to
-        ``at + round((b - at) (T2 - at) / (T - at))``, and the phase running at ``at``
+        ``at + round((b - at) (T2 - at) / (T - at))`` (at least ``at + 1``), and the phase running at ``at``
         keeps its curve up to ``at`` and plays its rest over its new length (the
         ``stretch=`` of :class:`_Part`), so the rate goes on from its value at ``at``
         without a jump and reaches the same targets.
@@ -1245,7 +1245,8 @@ def _extend(base: Schedule, at: int, total_steps: int) -> Schedule:
         if boundary <= at:
             return boundary
         span, new = old_total - at, total_steps - at
-        return at + ((boundary - at) * new * 2 + span) // (2 * span)  # round half up, in whole numbers
+        # round half up, in whole numbers; a boundary after `at` stays after it, so that step `at` keeps its phase
+        return max(at + 1, at + ((boundary - at) * new * 2 + span) // (2 * span))
 
     phases = []
     for (phase, start, length), role in zip(spans, base.roles, strict=True):

@@ -21,7 +21,7 @@ from typing import Any
 from rampup.curves import DECAY_CURVES, WARMUP_CURVES, curve_for
 from rampup.durations import Duration
 from rampup.errors import RampupError
-from rampup.schedule import ParamValue, Schedule, infer_roles, normalize_phase
+from rampup.schedule import ParamValue, Phase, Schedule, infer_roles, normalize_phase
 
 __all__ = ["describe", "parse_spec", "schedule_from_dict", "schedule_to_dict"]
 
@@ -248,6 +248,36 @@ def _steps(start: float, length: float) -> str:
     return f"over {length:g} {unit} ({start:g}-{start + length:g})"
 
 
+def _amount(value: object) -> str:
+    """A duration parameter in words: ``100 steps``, ``1ep``, ``5%``."""
+    if isinstance(value, Duration) and value.unit == "steps":
+        return f"{value.amount:g} step" + ("" if value.amount == 1 else "s")
+    if isinstance(value, (int, float)):
+        return f"{value:g} step" + ("" if value == 1 else "s")
+    return str(value)
+
+
+def _modifiers(phase: Phase, length: float) -> str:
+    """The phase modifiers in words (docs/semantics.md, "Phase modifiers"), each after a comma."""
+    words = []
+    of, skip = phase.get("of"), phase.get("skip")
+    if skip is not None:
+        words.append(f"starting {_amount(skip)} into its curve" + (f" of {_amount(of)}" if of is not None else ""))
+    elif of is not None:
+        words.append(f"the first {_amount(length)} of a curve of {_amount(of)}")
+    if phase.get("stretch"):
+        words.append("the rest of its curve stretched or shrunk to fit")
+    if phase.get("per") is not None:
+        words.append(f"held for {_amount(phase.get('per'))} at a time (a staircase)")
+    if phase.get("k") is not None:
+        words.append(f"k-decay with k={phase.get('k'):g}")
+    if phase.get("floor") is not None:
+        words.append(f"never below {_share(phase.get('floor'))}")
+    if phase.get("delay"):
+        words.append(f"its first {_amount(phase.get('delay'))} held at its start")
+    return "".join(f", {word}" for word in words)
+
+
 def describe(schedule: Schedule) -> str:
     """One sentence: ``"linear warmup from 0 to the peak over 50 steps (0-50), then ..."``."""
     segments = {seg.start: seg for seg in schedule.segments}
@@ -258,13 +288,15 @@ def describe(schedule: Schedule) -> str:
         if length == 0:
             continue
         seg = segments[start]
+        extra = _modifiers(phase, length)
+        entering = schedule(start)  # the value the phase starts at (a phase may start part-way into its curve)
         if role == "warmup":
-            parts.append(f"{curve.summary} from {_share(seg.a)} to the peak {_steps(start, length)}")
+            parts.append(f"{curve.summary} from {_share(entering)} to the peak {_steps(start, length)}{extra}")
         elif phase.curve == "constant":
-            parts.append(f"hold at {_share(seg.a)} {_steps(start, length)}")
+            parts.append(f"hold at {_share(entering)} {_steps(start, length)}{extra}")
         else:
             target = seg.end_value() if length != float("inf") else seg.b
-            parts.append(f"{curve.summary} from {_share(seg.a)} to {_share(target)} {_steps(start, length)}")
+            parts.append(f"{curve.summary} from {_share(entering)} to {_share(target)} {_steps(start, length)}{extra}")
     if not parts:
         return f"constant at {_share(schedule.final_value())}"
     text = ", then ".join(parts)
