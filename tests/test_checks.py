@@ -102,3 +102,12 @@ def test_the_early_window_is_defined_once() -> None:
     assert early_window(0, 100, minimum=50) == 50 and early_window(0, None, minimum=50) == 50
     monitor = WarmupMonitor("linear(30) -> cosine", total_steps=100, warn=False)
     assert monitor.watch_steps == early_window(30, 100, minimum=MIN_WATCH_STEPS) == 50
+
+
+def test_nearest_steps_rounds_a_formulas_length_like_python_and_refuses_what_is_not_a_count() -> None:
+    """The untuned warmups' 2 / (1 - beta2) is rounded in durations.py too (issue 17)."""
+    assert rampup.durations.nearest_steps(2 / (1 - 0.999)) == 2000
+    assert [rampup.durations.nearest_steps(x) for x in (0.5, 1.5, 2.5, 2.4999)] == [0, 2, 2, 2]
+    for bad in (math.inf, math.nan, -1.0, 1e16):
+        with pytest.raises(RampupError, match=r"^beta2: "):
+            rampup.durations.nearest_steps(bad, "beta2")

@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from rampup.durations import nearest_steps
+
 __all__ = [
     "DECAY_CURVES",
     "SCALAR",
@@ -365,7 +367,7 @@ class UntunedLinearWarmup(Curve):
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
         beta2: float = params["beta2"]
-        return round(2.0 / (1.0 - beta2))
+        return nearest_steps(2.0 / (1.0 - beta2), "beta2")
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         return seg.a + (seg.b - seg.a) * (t / seg.length)
@@ -389,7 +391,7 @@ class UntunedExponentialWarmup(Curve):
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
         beta2: float = params["beta2"]
-        return round(5.0 / (1.0 - beta2))
+        return nearest_steps(5.0 / (1.0 - beta2), "beta2")
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         return seg.a - (seg.b - seg.a) * xp.expm1(-(1.0 - seg.params["beta2"]) * t)
@@ -413,7 +415,10 @@ def _radam_beta2(x: float) -> str | None:
     """beta2 in (0, 1) with which the rectification starts (``rho_u > 5``) within the warmup."""
     if not 0 < x < 1:
         return _unit_open(x)
-    if 2.0 / (1.0 - x) - 1.0 <= 5.0 or not radam_rectification(SCALAR, round(2.0 / (1.0 - x)) + 1.0, x) > 0:
+    if (
+        2.0 / (1.0 - x) - 1.0 <= 5.0
+        or not radam_rectification(SCALAR, nearest_steps(2.0 / (1.0 - x), "beta2") + 1.0, x) > 0
+    ):
         return "a number in [0.73, 1), such as 0.999: below that RAdam's rectification never starts within its warmup"
     return None
 
@@ -436,7 +441,7 @@ class RAdamWarmup(Curve):
 
     def derived_length(self, params: Mapping[str, Any]) -> int:
         beta2: float = params["beta2"]
-        return round(2.0 / (1.0 - beta2))
+        return nearest_steps(2.0 / (1.0 - beta2), "beta2")
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         beta2 = seg.params["beta2"]

@@ -105,6 +105,15 @@ def floor_steps(x: float, field: str = "steps") -> int:
     return math.floor(value)
 
 
+def nearest_steps(x: float, field: str = "steps") -> int:
+    """``round(x)`` (Python's: a half goes to the even neighbour), for lengths a formula gives in steps:
+    the untuned warmups' ``2 / (1 - beta2)`` (Ma & Yarats 2021) and RAdam's."""
+    value = real_number(x)
+    if value is None or not (math.isfinite(value) and 0 <= value <= MAX_STEPS):
+        raise RampupError(field, x, "a whole number of optimizer steps between 0 and 10**15")
+    return round(value)
+
+
 def early_window(warmup_steps: int, total_steps: int | None, share: float = 0.2, minimum: int = 0) -> int:
     """The start of a run that instability is looked for in: the warmup, at least ``share`` of the run
     (rounded up) and at least ``minimum`` updates. The lab counts spikes in it (``minimum`` 0), the
