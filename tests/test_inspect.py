@@ -454,3 +454,115 @@ def test_cli_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "ds.png"
     code, out, _ = run_cli(["inspect", str(DATA / "hf" / "with_deepspeed.yaml"), "--plot", str(target)], capsys)
     assert code == 0 and target.stat().st_size > 1000 and f"plot:      {target}" in out
+
+
+# --------------------------------------------------------------------------- counted in micro-batches, per process
+
+
+def counted(imported) -> list[str]:
+    return [item.message for item in imported.findings if item.kind.startswith("counted-")]
+
+
+def test_deepspeed_total_counted_in_micro_batches() -> None:
+    # 200k examples, 8 processes (train_batch_size 256 = 8 per GPU x 4 accumulated x 8), 3 epochs:
+    # 3125 micro-batches per process and epoch, 9375 in all, 2343 optimizer updates
+    path = str(DATA / "deepspeed" / "decay_total_in_micro_batches.json")
+    imported = inspect_file(path, size=RunSize(dataset_size=200_000, epochs=3))
+    assert imported.total_steps == 2343 and "counted-in-micro-batches" in kinds(imported)
+    (message,) = counted(imported)
+    assert "equals the micro-batches each process reads in 3 epochs" in message
+    assert "total_num_steps 2343, warmup_num_steps 125" in message
+    # the same run stated in updates: 9375 is not 2343 x 4 (DeepSpeed floors 9375 / 4), so no guess is made
+    assert not counted(inspect_file(path, size=RunSize(total_steps=2343)))
+    # consistent: total_num_steps in updates, or a run without accumulation and one process
+    data = json.loads(Path(path).read_text())
+    data["scheduler"]["params"].update(total_num_steps=2343, warmup_num_steps=125)
+    fixed = inspect_text(json.dumps(data), "ds.json", "auto", RunSize(dataset_size=200_000, epochs=3))
+    assert not counted(fixed) and "total-mismatch" not in kinds(fixed)
+    single = {**data, "train_batch_size": 8, "gradient_accumulation_steps": 1}
+    single["scheduler"]["params"].update(total_num_steps=75_000)
+    assert not counted(inspect_text(json.dumps(single), "ds.json", "auto", RunSize(dataset_size=200_000, epochs=3)))
+
+
+def test_deepspeed_total_counted_per_process() -> None:
+    block = {
+        "train_micro_batch_size_per_gpu": 16,
+        "gradient_accumulation_steps": 1,
+        "optimizer": {"params": {"lr": 1e-4}},
+        "scheduler": {"type": "WarmupCosineLR", "params": {"total_num_steps": 8000, "warmup_num_steps": 400}},
+    }
+    imported = inspect_text(json.dumps(block), "ds.json", "deepspeed", RunSize(total_steps=1000, num_processes=8))
+    assert "counted-per-process" in kinds(imported)
+    assert "1000 updates x 8 processes" in counted(imported)[0]
+    assert not counted(inspect_text(json.dumps(block), "ds.json", "deepspeed", RunSize(total_steps=8000)))
+
+
+def test_deepspeed_batch_keys_that_contradict_the_processes_are_an_error() -> None:
+    path = str(DATA / "deepspeed" / "decay_total_in_micro_batches.json")
+    with pytest.raises(RampupError, match="train_batch_size"):
+        inspect_file(path, size=RunSize(dataset_size=200_000, num_processes=4))
+
+
+def test_hf_max_steps_counted_in_micro_batches() -> None:
+    path = DATA / "hf" / "max_steps_in_micro_batches.yaml"
+    imported = inspect_file(str(path), size=RunSize(dataset_size=20_000))
+    (message,) = counted(imported)
+    assert "max_steps 7500 equals the micro-batches each process reads in 3 epochs" in message
+    assert "12 epochs instead of 3" in message and "max_steps 1875" in message
+    assert imported.total_steps == 7500  # the run is what Trainer runs; the finding says what was likely meant
+    # consistent: max_steps in updates; or no run size (nothing to compare with); or no epochs given
+    text = path.read_text()
+    assert not counted(inspect_text(text.replace("7500", "1875"), "a.yaml", "hf", RunSize(dataset_size=20_000)))
+    assert not counted(inspect_file(str(path)))
+    no_epochs = text.replace("num_train_epochs: 3\n", "")
+    assert not counted(inspect_text(no_epochs, "a.yaml", "hf", RunSize(dataset_size=20_000)))
+
+
+def test_hf_deepspeed_block_counted_in_micro_batches() -> None:
+    config = {
+        "learning_rate": 3e-5,
+        "max_steps": 1000,
+        "gradient_accumulation_steps": 8,
+        "deepspeed": {
+            "scheduler": {
+                "type": "WarmupDecayLR",
+                "params": {"total_num_steps": 8000, "warmup_num_steps": 800, "warmup_max_lr": 3e-5},
+            }
+        },
+    }
+    imported = inspect_text(json.dumps(config), "a.json", "hf", RunSize())
+    assert "counted-in-micro-batches" in kinds(imported) and "warmup_num_steps 100" in counted(imported)[0]
+    config["deepspeed"]["scheduler"]["params"]["total_num_steps"] = 1000
+    assert not counted(inspect_text(json.dumps(config), "a.json", "hf", RunSize()))
+
+
+def test_axolotl_max_steps_counted_in_micro_batches() -> None:
+    path = DATA / "axolotl" / "max_steps_in_micro_batches.yml"
+    imported = inspect_file(str(path), size=RunSize(dataset_size=2000))
+    (message,) = counted(imported)
+    assert "max_steps 2000 equals the micro-batches each process reads in 2 epochs" in message
+    assert "max_steps 500" in message
+    fixed = path.read_text().replace("max_steps: 2000", "max_steps: 500")
+    assert not counted(inspect_text(fixed, "a.yml", "axolotl", RunSize(dataset_size=2000)))
+
+
+def test_nemo_max_steps_counted_in_micro_batches() -> None:
+    path = DATA / "nemo" / "max_steps_in_micro_batches.yaml"
+    imported = inspect_file(str(path), size=RunSize(dataset_size=10_000))
+    (message,) = counted(imported)
+    assert "trainer.max_steps 6250 equals the micro-batches each process reads in 10 epochs" in message
+    assert "trainer.max_steps 1570" in message
+    fixed = path.read_text().replace("max_steps: 6250", "max_steps: 1570")
+    assert not counted(inspect_text(fixed, "a.yaml", "nemo", RunSize(dataset_size=10_000)))
+    one = path.read_text().replace("accumulate_grad_batches: 4", "accumulate_grad_batches: 1")
+    assert not counted(inspect_text(one, "a.yaml", "nemo", RunSize(dataset_size=10_000)))
+
+
+def test_megatron_decay_iters_counted_in_samples() -> None:
+    path = DATA / "megatron" / "decay_iters_in_samples.sh"
+    imported = inspect_file(str(path))
+    (message,) = counted(imported)
+    assert "counted-in-samples" in kinds(imported) and "--lr-decay-iters 20000" in message
+    fixed = path.read_text().replace("--lr-decay-iters 5120000", "--lr-decay-iters 20000")
+    assert not counted(inspect_text(fixed, "a.sh", "megatron", RunSize()))
+    assert not counted(inspect_file(str(DATA / "megatron" / "gpt3_cosine.sh")))

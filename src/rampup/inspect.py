@@ -21,7 +21,18 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from rampup.conventions import Finding, Imported, RunSize, check_keys, general_findings, number, settle, whole
+from rampup.conventions import (
+    Counting,
+    Finding,
+    Imported,
+    RunSize,
+    check_keys,
+    general_findings,
+    number,
+    run_length_finding,
+    settle,
+    whole,
+)
 from rampup.conventions import axolotl as axolotl_conventions
 from rampup.conventions import deepspeed as deepspeed_conventions
 from rampup.conventions import hf as hf_conventions
@@ -194,7 +205,9 @@ def inspect_text(text: str, name: str, fmt: str, size: RunSize, base: Path | Non
     if key == "deepspeed":
         block = data.get("scheduler") if "scheduler" in data else data
         lr = _optimizer_lr(data, name)
-        return deepspeed_conventions.import_block(block, name, total_steps=size.total_steps, optimizer_lr=lr)
+        counting = deepspeed_conventions.run_counting(data, size, name)
+        run = size.total_steps if size.total_steps is not None or counting is None else counting.updates
+        return deepspeed_conventions.import_block(block, name, total_steps=run, optimizer_lr=lr, counting=counting)
     if key == "axolotl":
         return _axolotl(data, name, size, base)
     if key == "llamafactory":
@@ -344,17 +357,27 @@ def _trainer(data: Mapping[str, Any], name: str, size: RunSize, base: Path | Non
             data.get("max_steps"),
             "a number of updates > 0: LLaMA-Factory requires it with streaming",
         )
+    batch = whole(data, "per_device_train_batch_size", name, 8, low=1)
+    accum = whole(data, "gradient_accumulation_steps", name, 1, low=1)
+    if size.batch_size is not None:
+        batch = size.batch_size
+    if size.grad_accum is not None:
+        accum = size.grad_accum
+    epochs = size.epochs if size.epochs is not None else number(data, "num_train_epochs", name, 3.0, low=0.0)
+    processes = size.num_processes or 1
+    counting = None
+    if size.dataset_size is not None and epochs > 0:
+        counting = hf_conventions.counting(size.dataset_size, batch, accum, processes, epochs)
     run = size.total_steps
     if run is None and max_steps > 0:
         run = max_steps
+        epochs_given = size.epochs is not None or "num_train_epochs" in data
+        if counting is not None and epochs_given:
+            warmup_key = ("warmup_steps", int(warmup)) if warmup >= 1 else None
+            found = run_length_finding("max_steps", max_steps, counting, "Trainer", warmup_key)
+            if found is not None:
+                findings.append(found)
     if run is None:
-        batch = whole(data, "per_device_train_batch_size", name, 8, low=1)
-        accum = whole(data, "gradient_accumulation_steps", name, 1, low=1)
-        if size.batch_size is not None:
-            batch = size.batch_size
-        if size.grad_accum is not None:
-            accum = size.grad_accum
-        epochs = size.epochs if size.epochs is not None else number(data, "num_train_epochs", name, 3.0, low=0.0)
         if size.dataset_size is None:
             raise RampupError(
                 f"{name}: max_steps",
@@ -362,7 +385,7 @@ def _trainer(data: Mapping[str, Any], name: str, size: RunSize, base: Path | Non
                 "a number of updates > 0, or the run's size (--total-steps, or --dataset-size)",
                 hint="an iterable dataset has no length: Trainer needs max_steps",
             )
-        run = hf_conventions.total_steps(size.dataset_size, batch, accum, size.num_processes or 1, epochs)
+        run = hf_conventions.total_steps(size.dataset_size, batch, accum, processes, epochs)
     w = hf_conventions.warmup_steps(warmup, run)
     if 0 < warmup < 1:
         findings.extend(_ratio_findings(warmup, run, w, "Hugging Face (ceil)"))
@@ -379,8 +402,10 @@ def _trainer(data: Mapping[str, Any], name: str, size: RunSize, base: Path | Non
     ds = _deepspeed_file(data.get("deepspeed"), name, base, findings if factory else None)
     if ds is not None and isinstance(ds.get("scheduler"), Mapping):
         fill = {"learning_rate": lr, "warmup_steps": w, "total_steps": run}
+        if counting is None or counting.updates != run:
+            counting = Counting.from_updates(run, accum, processes)
         imported = deepspeed_conventions.import_block(
-            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill
+            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill, counting=counting
         )
         imported.findings.insert(
             0,
@@ -408,8 +433,9 @@ def _axolotl(data: Mapping[str, Any], name: str, size: RunSize, base: Path | Non
     ds = _deepspeed_file(data.get("deepspeed"), name, base)
     if ds is not None and isinstance(ds.get("scheduler"), Mapping):
         fill = {"learning_rate": lr, "warmup_steps": w, "total_steps": run}
+        counting = Counting.from_updates(run, plan["accum"], plan["processes"])
         imported = deepspeed_conventions.import_block(
-            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill
+            ds["scheduler"], f"{name}: deepspeed", total_steps=run, optimizer_lr=lr, hf=fill, counting=counting
         )
         imported.findings = [
             *findings,

@@ -23,7 +23,17 @@ from rampup.durations import MAX_STEPS, format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
 
-__all__ = ["RELATIVE", "Finding", "Imported", "RunSize", "number", "settle", "whole"]
+__all__ = [
+    "RELATIVE",
+    "Counting",
+    "Finding",
+    "Imported",
+    "RunSize",
+    "number",
+    "run_length_finding",
+    "settle",
+    "whole",
+]
 
 #: the tolerance of exactness: relative, with a floor for rates that underflow
 RELATIVE = 1e-9
@@ -51,6 +61,118 @@ class RunSize:
     grad_accum: int | None = None
     num_processes: int | None = None
     epochs: float | None = None
+
+
+@dataclass(frozen=True)
+class Counting:
+    """A run's optimizer updates next to the other counts a config's step numbers are often written in.
+
+    The warmup-counted-wrong findings (``counted-in-micro-batches``, ``counted-per-process``) compare
+    a config's own step count with these: a scheduler stepped once per optimizer update whose lengths
+    were counted in micro-batches (gradient accumulation), or once per process, runs ``accum`` or
+    ``processes`` times too long (transformers#18436, accelerate#963, Lightning#1476). Each tool
+    counts these numbers its own way; its module builds the ``Counting``.
+    """
+
+    #: the optimizer updates the run makes, as the tool counts them
+    updates: int
+    accum: int = 1
+    processes: int = 1
+    #: the epochs the counts are for (None: only the run's updates are known)
+    epochs: float | None = None
+    #: the micro-batches each process reads in the run (``updates * accum`` when only the updates are known)
+    micro_batches: int | None = None
+    #: the micro-batches of all processes together
+    all_micro_batches: int | None = None
+    #: the updates counted as if one process read all the data (or each process stepped the scheduler)
+    one_process_updates: int | None = None
+
+    @classmethod
+    def from_updates(cls, updates: int, accum: int = 1, processes: int = 1) -> Counting:
+        """Only the run's updates are known: the other counts are its multiples."""
+        return cls(updates, accum, processes, None, updates * accum, updates * accum * processes, updates * processes)
+
+    def miscounted(self, value: int) -> tuple[str, str] | None:
+        """``(kind, what value equals)`` when ``value`` is one of the other counts and not the updates."""
+        if value == self.updates:
+            return None
+        where = f" in {format_number(self.epochs)} epochs" if self.epochs is not None else ""
+        if self.epochs is None:
+            options = [
+                (
+                    self.micro_batches,
+                    "counted-in-micro-batches",
+                    f"the run's {self.updates} updates x {self.accum} micro-batches each (gradient accumulation)",
+                ),
+                (
+                    self.all_micro_batches,
+                    "counted-in-micro-batches",
+                    f"the run's {self.updates} updates x {self.accum} micro-batches x {self.processes} processes",
+                ),
+                (
+                    self.one_process_updates,
+                    "counted-per-process",
+                    f"the run's {self.updates} updates x {self.processes} processes",
+                ),
+            ]
+        else:
+            options = [
+                (self.micro_batches, "counted-in-micro-batches", f"the micro-batches each process reads{where}"),
+                (
+                    self.all_micro_batches,
+                    "counted-in-micro-batches",
+                    f"the micro-batches of all {self.processes} processes together{where}",
+                ),
+                (
+                    self.one_process_updates,
+                    "counted-per-process",
+                    f"the optimizer updates{where} counted as if one "
+                    f"process read all the data (the {self.processes} processes share it)",
+                ),
+            ]
+        conditions = (self.accum > 1, self.accum > 1 and self.processes > 1, self.processes > 1)
+        for (count, kind, what), applies in zip(options, conditions, strict=True):
+            if applies and count is not None and count == value:
+                return kind, what
+        return None
+
+    def factors(self) -> str:
+        """What makes the counts differ: ``gradient accumulation 4, 8 processes``."""
+        parts = []
+        if self.accum > 1:
+            parts.append(f"{self.accum} micro-batches per update")
+        if self.processes > 1:
+            parts.append(f"{self.processes} processes")
+        return ", ".join(parts)
+
+
+def run_length_finding(
+    key: str, value: int, counting: Counting, tool: str, warmup: tuple[str, int] | None = None
+) -> Finding | None:
+    """A run length (``max_steps``) that equals the run's micro-batches (or its updates x processes) where the tool
+    counts optimizer updates: the run is ``accum`` (or ``processes``) times longer than the epochs meant."""
+    found = counting.miscounted(value)
+    if found is None:
+        return None
+    kind, what = found
+    meant = counting.updates
+    epochs = counting.epochs
+    length = f"{value * epochs / meant:.3g} epochs instead of {format_number(epochs)}, " if epochs else ""
+    message = (
+        f"{key} {value} equals {what}, but {tool} counts {key} in optimizer updates ({counting.factors()}): "
+        f"the run is {value} updates, {length}{value / meant:.3g} times the {meant} updates"
+        f"{' of those epochs' if epochs else ' given'}"
+    )
+    if warmup is not None and warmup[1] > 0:
+        name, steps = warmup
+        message += (
+            f"; {name} {steps} is in updates too ({steps / value:.1%} of the run; counted the same way it "
+            f"would be {max(1, round(steps * meant / value))})"
+        )
+    message += f". In optimizer updates: {key} {meant}"
+    if epochs:
+        message += " (or no max_steps, and the epochs)"
+    return Finding(kind, message)
 
 
 @dataclass

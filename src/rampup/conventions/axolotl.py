@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.conventions import Finding, RunSize, check_keys, number, whole
+from rampup.conventions import Counting, Finding, RunSize, check_keys, number, run_length_finding, whole
 from rampup.conventions import hf as hf_conventions
 from rampup.curves import Segment
 from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
-__all__ = ["KEYS", "multipliers", "plan", "total_steps", "warmup_steps"]
+__all__ = ["KEYS", "axolotl_counting", "multipliers", "plan", "total_steps", "warmup_steps"]
 
 #: the schedule keys read from an Axolotl config (the rest is left alone)
 KEYS = {
@@ -64,6 +64,23 @@ _WORDS = ("lr", "warmup", "sched", "cosine")
 def total_steps(dataset_size: int, micro_batch_size: int, grad_accum: int, world_size: int, epochs: float) -> int:
     """``calculate_total_num_steps`` without sample packing: ``ceil(dataset * epochs / batch_size)``."""
     return math.ceil(dataset_size * epochs / (micro_batch_size * grad_accum * world_size))
+
+
+def axolotl_counting(
+    dataset_size: int, micro_batch_size: int, grad_accum: int, world_size: int, epochs: float
+) -> Counting:
+    """Axolotl's estimate of the run next to the micro-batch counts a ``max_steps`` is often mistaken for
+    (the same ``ceil(dataset * epochs / ...)``, without the accumulation or the processes)."""
+    examples = dataset_size * epochs
+    return Counting(
+        updates=total_steps(dataset_size, micro_batch_size, grad_accum, world_size, epochs),
+        accum=grad_accum,
+        processes=world_size,
+        epochs=epochs,
+        micro_batches=math.ceil(examples / (micro_batch_size * world_size)),
+        all_micro_batches=math.ceil(examples / micro_batch_size),
+        one_process_updates=math.ceil(examples / (micro_batch_size * grad_accum)),
+    )
 
 
 def warmup_steps(steps: int | None, ratio: float | None, total: int) -> int:
@@ -136,6 +153,14 @@ def plan(config: Mapping[str, Any], where: str, size: RunSize) -> dict[str, Any]
             findings.append(
                 Finding("packing-estimate", "sample_packing: Axolotl estimates the run from packed lengths")
             )
+    if estimate is not None and max_steps is not None and (size.epochs is not None or "num_epochs" in config):
+        counting = axolotl_counting(size.dataset_size or 0, micro, accum, world, epochs)
+        given = whole(config, "warmup_steps", where, None)
+        found = run_length_finding(
+            "max_steps", max_steps, counting, "Axolotl (Trainer)", ("warmup_steps", given) if given else None
+        )
+        if found is not None:
+            findings.append(found)
     streaming = bool(config.get("streaming") or config.get("pretraining_dataset"))
     run = size.total_steps or max_steps or estimate
     if run is None:
@@ -210,6 +235,8 @@ def plan(config: Mapping[str, Any], where: str, size: RunSize) -> dict[str, Any]
         "total": run,
         "settings": {"cosine_min_lr_ratio": min_ratio or 0.0, "cosine_constant_lr_ratio": constant_ratio or 0.0},
         "findings": findings,
+        "accum": accum,
+        "processes": world,
     }
 
 

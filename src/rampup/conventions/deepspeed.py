@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.conventions import Finding, Imported, general_findings, number, settle, whole
+from rampup.conventions import Counting, Finding, Imported, RunSize, general_findings, number, settle, whole
 from rampup.curves import Segment
 from rampup.durations import format_number
 from rampup.errors import RampupError
 from rampup.schedule import Schedule, as_schedule
 
-__all__ = ["PARAMS", "TYPES", "export_config", "import_block", "iteration_multiplier"]
+__all__ = ["PARAMS", "TYPES", "export_config", "import_block", "iteration_multiplier", "run_counting"]
 
 TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR")
 #: the params each scheduler reads (DeepSpeed 0.19.8 constructors)
@@ -117,13 +117,15 @@ def import_block(
     total_steps: int | None,
     optimizer_lr: float | None,
     hf: Mapping[str, Any] | None = None,
+    counting: Counting | None = None,
 ) -> Imported:
     """A DeepSpeed ``scheduler`` block (``{"type": ..., "params": {...}}``) as rampup sees it.
 
     ``hf``: what Hugging Face's Trainer fills ``"auto"`` with (``learning_rate``,
     ``warmup_steps`` as computed for the run, ``total_steps``); ``optimizer_lr`` the
     optimizer block's ``lr`` (the peak of ``WarmupCosineLR``, and of ``WarmupLR`` without
-    ``warmup_max_lr``).
+    ``warmup_max_lr``). ``counting``: the run's updates and micro-batches, for ``counted-in-micro-batches``
+    and ``counted-per-process`` (an explicit ``total_num_steps`` that equals one of the other counts).
     """
     if not isinstance(block, Mapping):
         raise RampupError(f"{where}: scheduler", block, 'a mapping like {"type": "WarmupLR", "params": {...}}')
@@ -209,6 +211,11 @@ def import_block(
             )
     if run is None:
         raise RampupError("--total-steps", None, "the run's number of updates (WarmupLR has no total of its own)")
+    explicit_total = kind != "WarmupLR" and raw.get("total_num_steps") not in (None, "auto")
+    if counting is not None and explicit_total:
+        found = _miscount(int(params["total_num_steps"]), warmup, counting, raw.get("warmup_num_steps") != "auto")
+        if found is not None:
+            findings.append(found)
     if warmup < 2:
         findings.append(Finding("warmup-clamped", f"warmup_num_steps {warmup} is raised to 2 by DeepSpeed"))
     effective = max(2, warmup)
@@ -239,6 +246,89 @@ def import_block(
     imported = settle(f"deepspeed ({kind})", peak, multipliers, _candidate(kind, params), findings, why)
     general_findings(imported, effective + 1)
     return imported
+
+
+def _miscount(total: int, warmup: int, counting: Counting, warmup_explicit: bool) -> Finding | None:
+    """``total_num_steps`` counted in micro-batches or per process, where DeepSpeed steps once per update."""
+    found = counting.miscounted(total)
+    if found is None:
+        return None
+    kind, what = found
+    run = counting.updates
+    done = min(1.0, max(0.0, (run - warmup) / max(1, total - warmup)))
+    message = (
+        f"total_num_steps {total} equals {what}, but DeepSpeed steps its scheduler once per optimizer update "
+        f"({counting.factors()}): the run has {run} updates, so the decay is {done:.0%} done when the run ends"
+    )
+    if warmup_explicit:
+        message += (
+            f", and the warmup of {warmup} steps lasts {warmup} updates ({warmup / run:.1%} of the run, not "
+            f"{warmup / total:.1%})"
+        )
+    fix = f"total_num_steps {run}"
+    if warmup_explicit:
+        fix += f", warmup_num_steps {max(1, round(warmup * run / total))}"
+    return Finding(kind, f'{message}. Counted in optimizer updates: {fix} ("auto" under Hugging Face\'s Trainer)')
+
+
+def _batch_key(config: Mapping[str, Any], key: str, where: str) -> int | None:
+    if config.get(key) in (None, "auto"):
+        return None
+    return int(whole(config, key, where, None, low=1))
+
+
+def run_counting(config: Mapping[str, Any], size: RunSize, where: str) -> Counting | None:
+    """The run's updates and micro-batches from a DeepSpeed config's batch keys and the run's size.
+
+    DeepSpeed's engine steps the optimizer and the scheduler once every ``gradient_accumulation_steps``
+    micro-batches (``is_gradient_accumulation_boundary``, counted across epochs), so a run of E epochs is
+    ``floor(E * M / accum)`` updates, M the micro-batches a process reads per epoch: ``ceil(ceil(n / P) / b)``
+    with a ``DistributedSampler``. ``train_batch_size = micro * accum * P`` gives P (``--num-processes``
+    otherwise). Returns None when the run's updates are not known (no ``--total-steps``, no ``--dataset-size``).
+    """
+    micro = _batch_key(config, "train_micro_batch_size_per_gpu", where)
+    accum = _batch_key(config, "gradient_accumulation_steps", where)
+    train = _batch_key(config, "train_batch_size", where)
+    if size.batch_size is not None:
+        if micro is not None and micro != size.batch_size:
+            raise RampupError("--batch-size", size.batch_size, f"train_micro_batch_size_per_gpu ({micro}) or nothing")
+        micro = size.batch_size
+    if size.grad_accum is not None:
+        if accum is not None and accum != size.grad_accum:
+            raise RampupError("--grad-accum", size.grad_accum, f"gradient_accumulation_steps ({accum}) or nothing")
+        accum = size.grad_accum
+    processes = size.num_processes
+    if train is not None and micro is not None:
+        if accum is None and processes is not None:
+            accum, rest = divmod(train, micro * processes)
+            accum = accum if rest == 0 and accum >= 1 else None
+        if accum is not None:
+            implied, rest = divmod(train, micro * accum)
+            if processes is None and rest == 0:
+                processes = implied
+            if rest or processes != implied:
+                raise RampupError(
+                    f"{where}: train_batch_size",
+                    train,
+                    f"train_micro_batch_size_per_gpu x gradient_accumulation_steps x processes "
+                    f"({micro} x {accum} x {processes or '?'}), as DeepSpeed asserts",
+                )
+    accum = accum or 1
+    processes = processes or 1
+    if size.total_steps is not None:
+        return Counting.from_updates(size.total_steps, accum, processes)
+    if size.dataset_size is None:
+        return None
+    if micro is None:
+        raise RampupError("--batch-size", None, "the micro-batch size (train_micro_batch_size_per_gpu is not set)")
+    epochs = size.epochs if size.epochs is not None else 1.0
+    per_process = math.ceil(math.ceil(size.dataset_size / processes) / micro)
+    micro_batches = math.floor(per_process * epochs)
+    updates = micro_batches // accum
+    if updates < 1:
+        raise RampupError("--dataset-size", size.dataset_size, "a run of at least one optimizer update")
+    everyone = math.floor(math.ceil(size.dataset_size / micro) * epochs)
+    return Counting(updates, accum, processes, epochs, micro_batches, everyone, everyone // accum)
 
 
 # --------------------------------------------------------------------------- export

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rampup.conventions import Counting
 from rampup.durations import format_number
 from rampup.errors import RampupError
 
@@ -25,6 +26,7 @@ __all__ = [
     "SCHEDULERS",
     "WSD",
     "WSD_KWARGS",
+    "counting",
     "multipliers",
     "spec_for",
     "total_steps",
@@ -75,6 +77,25 @@ def total_steps(
     """Trainer's number of updates from the run's size (``max_steps`` unset, no ``dataloader_drop_last``):
     ``ceil(epochs * updates_per_epoch)`` in floating point, as ``set_initial_training_values`` computes it."""
     return updates_for_epochs(epochs, updates_per_epoch(dataset_size, batch_size, grad_accum, num_processes))
+
+
+def counting(
+    dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1, epochs: float = 3.0
+) -> Counting:
+    """Trainer's updates for the epochs, next to the micro-batch counts a ``max_steps`` is often mistaken for:
+    each process's micro-batches ``ceil(epochs * ceil(ceil(n / batch) / processes))``, all processes'
+    ``ceil(epochs * ceil(n / batch))``, and the updates as if one process read everything."""
+    batches = -(-dataset_size // batch_size)
+    mine = -(-batches // num_processes)
+    return Counting(
+        updates=total_steps(dataset_size, batch_size, grad_accum, num_processes, epochs),
+        accum=grad_accum,
+        processes=num_processes,
+        epochs=epochs,
+        micro_batches=math.ceil(epochs * mine),
+        all_micro_batches=math.ceil(epochs * batches),
+        one_process_updates=total_steps(dataset_size, batch_size, grad_accum, 1, epochs),
+    )
 
 
 def updates_for_epochs(epochs: float, per_epoch: int) -> int:

@@ -75,7 +75,11 @@ def parse_flags(text: str, where: str) -> dict[str, str]:
         name, _, inline = token.partition("=")
         if name in _REFUSED:
             raise RampupError(
-                f"{where}: {name}", inline or None, "iteration-based flags (--train-iters, --lr-warmup-iters...)"
+                f"{where}: {name}",
+                inline or None,
+                "iteration-based flags (--train-iters, --lr-warmup-iters, --lr-decay-iters...)",
+                hint="sample-based runs (--train-samples) are not read yet; Megatron itself refuses "
+                "--lr-*-samples next to --train-iters ('expected iteration-based learning rate warmup')",
             )
         if name not in FLAGS:
             if name.startswith("--lr") and name not in ("--lr-warmup-init",):
@@ -255,10 +259,35 @@ def import_args(text: str, where: str, *, total_steps: int | None = None) -> Imp
                 f"--min-lr at iteration {settings['decay']} and stays there",
             )
         )
+    counted = _samples_as_iterations(settings)
+    if counted is not None:
+        findings.append(counted)
     candidate, why, warmup_length = _candidate(settings)
     imported = settle("megatron", settings["lr"], multipliers(settings, run), candidate, findings, why)
     general_findings(imported, warmup_length)
     return imported
+
+
+def _samples_as_iterations(settings: Mapping[str, Any]) -> Finding | None:
+    """``--lr-decay-iters`` that equals the run's samples (``--train-iters`` x ``--global-batch-size``).
+
+    With ``--train-iters`` Megatron counts every length in iterations (``training.py`` multiplies them by the
+    global batch size itself); a decay length written in samples ends ``global_batch_size`` times too late.
+    """
+    g, train, decay = settings["batch"], settings["train"], settings["decay"]
+    if g <= 1 or decay != train * g:
+        return None
+    done = (train - (settings["warmup_iters"] or 0)) / max(1, decay - (settings["warmup_iters"] or 0))
+    message = (
+        f"--lr-decay-iters {decay} equals the run's samples (--train-iters {train} x --global-batch-size {g}), "
+        f"but with --train-iters Megatron counts it in iterations (optimizer updates): the decay would end at "
+        f"iteration {decay} and is {min(done, 1.0):.2%} done when the run ends"
+    )
+    w = settings["warmup_iters"]
+    if w and w % g == 0:
+        message += f"; --lr-warmup-iters {w}, if counted the same way, is {w // g} iterations"
+    message += f". In iterations: --lr-decay-iters {train} (or --train-samples and --lr-decay-samples for samples)"
+    return Finding("counted-in-samples", message)
 
 
 # --------------------------------------------------------------------------- export

@@ -27,7 +27,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.conventions import Finding, Imported, RunSize, general_findings, number, settle, whole
+from rampup.conventions import (
+    Counting,
+    Finding,
+    Imported,
+    RunSize,
+    general_findings,
+    number,
+    run_length_finding,
+    settle,
+    whole,
+)
 from rampup.curves import Segment
 from rampup.durations import format_number
 from rampup.errors import RampupError
@@ -290,6 +300,14 @@ def import_config(data: Mapping[str, Any], where: str, size: RunSize) -> Importe
             )
     if run is None and sched_steps is not None and sched_steps > 0:
         run = sched_steps
+    counting = _counting(data, trainer, where, size) if run is not None and size.total_steps is None else None
+    if counting is not None and run is not None:
+        key = "trainer.max_steps" if trainer_steps is not None and trainer_steps >= 0 else "sched.max_steps"
+        given = whole(sched, "warmup_steps", section, None)
+        warmup_key = ("sched.warmup_steps", given) if given else None
+        found = run_length_finding(key, run, counting, "NeMo (Lightning's global_step)", warmup_key)
+        if found is not None:
+            findings.append(found)
     if run is None:
         run = _steps_from_epochs(data, trainer, where, size)
     if run < 1:
@@ -364,6 +382,32 @@ def import_config(data: Mapping[str, Any], where: str, size: RunSize) -> Importe
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
     return value if isinstance(value, Mapping) else {}
+
+
+def _counting(data: Mapping[str, Any], trainer: Mapping[str, Any], where: str, size: RunSize) -> Counting | None:
+    """``compute_max_steps``'s updates for ``trainer.max_epochs`` next to the micro-batch counts a ``max_steps`` is
+    often mistaken for (Lightning counts ``max_steps`` in optimizer steps: ``accumulate_grad_batches`` batches
+    each). None unless the dataset size and the epochs are known."""
+    epochs = size.epochs if size.epochs is not None else number(trainer, "max_epochs", f"{where}: trainer", None)
+    if size.dataset_size is None or epochs is None or epochs <= 0:
+        return None
+    train_ds = _mapping(_mapping(data, "model"), "train_ds")
+    batch = size.batch_size or whole(train_ds, "batch_size", f"{where}: model.train_ds", None, low=1)
+    if batch is None:
+        return None
+    accum = size.grad_accum or whole(trainer, "accumulate_grad_batches", f"{where}: trainer", 1, low=1)
+    workers = size.num_processes or 1
+    per_epoch = math.ceil(math.ceil(size.dataset_size / workers) / batch)
+    everyone = math.ceil(size.dataset_size / batch)
+    return Counting(
+        updates=int(math.ceil(per_epoch / accum) * epochs),
+        accum=accum,
+        processes=workers,
+        epochs=epochs,
+        micro_batches=int(per_epoch * epochs),
+        all_micro_batches=int(everyone * epochs),
+        one_process_updates=int(math.ceil(everyone / accum) * epochs),
+    )
 
 
 def _steps_from_epochs(data: Mapping[str, Any], trainer: Mapping[str, Any], where: str, size: RunSize) -> int:
