@@ -210,11 +210,25 @@ class Curve:
             return seg.b
         return float(self.formula(SCALAR, seg.length, seg))
 
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        """The clock values ``t`` in ``(0, upto)`` (``upto`` at most the phase's length) where the formula
+        steps (step decay's drops, restarts, a staircase), at most ``most + 1`` of them: candidates, each
+        checked by :meth:`rampup.Schedule.jumps`. A jump where the phase ends is the schedule's to find."""
+        return []
+
     def param(self, name: str) -> Param | None:
         for param in self.params:
             if param.name == name:
                 return param
         return None
+
+
+def multiples(period: float, upto: float, most: int) -> list[float]:
+    """``k * period`` for ``k = 1, 2, ...`` below ``upto``, at most ``most + 1`` of them: a staircase's steps."""
+    if not (period > 0 and math.isfinite(upto)):
+        return []
+    count = min(math.ceil(upto / period) - 1, most + 1)
+    return [k * period for k in range(1, max(count, 0) + 1)]
 
 
 # --------------------------------------------------------------------------- warmups
@@ -448,6 +462,20 @@ class RAdamWarmup(Curve):
         final = float(radam_rectification(SCALAR, seg.length + 1.0, beta2))
         return seg.a + (seg.b - seg.a) * radam_rectification(xp, t + 1.0, beta2) / final
 
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        """Where the rectification starts (``rho_{t+1}`` reaches 5, an increasing function of ``t``): the least
+        such ``t`` to the last bit, by bisection."""
+        beta2 = seg.params["beta2"]
+        lo, hi = 0.0, float(seg.length)
+        if radam_rectification(SCALAR, lo + 1.0, beta2) > 0 or not radam_rectification(SCALAR, hi + 1.0, beta2) > 0:
+            return []
+        while (mid := 0.5 * (lo + hi)) not in (lo, hi):
+            if radam_rectification(SCALAR, mid + 1.0, beta2) > 0:
+                hi = mid
+            else:
+                lo = mid
+        return [hi] if 0 < hi < upto else []
+
 
 # --------------------------------------------------------------------------- decays
 
@@ -580,6 +608,11 @@ class ExponentialDecay(Curve):
         # exp(k log gamma) with log gamma in float64: gamma**k in float32 loses k ulps of gamma
         return xp.maximum(seg.b, seg.a * xp.exp(periods * math.log(gamma)))
 
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        if seg.params["gamma"] is None or not seg.params["staircase"]:
+            return []
+        return multiples(seg.params["every"], upto, most)
+
 
 class InverseSqrtDecay(Curve):
     """``b + (a - b) * sqrt(timescale / (t + timescale))`` (Vaswani et al. 2017; Hugging Face's inverse_sqrt).
@@ -642,6 +675,12 @@ class StepDecay(Curve):
                 drops = drops + xp.where(t + seg.start >= milestone, 1.0, 0.0)
         return xp.maximum(seg.b, seg.a * xp.power(seg.params["gamma"], drops))
 
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        every = seg.params["every"]
+        if every is not None:
+            return multiples(every, upto, most)
+        return [m - seg.start for m in seg.params["at"] if 0 < m - seg.start < upto][: most + 1]
+
 
 class CosineRestartsDecay(Curve):
     """SGDR's cosine with warm restarts (Loshchilov & Hutter 2017; Hugging Face's hard restarts).
@@ -689,6 +728,18 @@ class CosineRestartsDecay(Curve):
             fraction = (t - cycle_start(index)) / (period * xp.power(mult, index))
         top = seg.a * xp.power(seg.params["decay"], index)
         return seg.b + (top - seg.b) * 0.5 * (1.0 + xp.cos(math.pi * fraction))
+
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        period, mult = seg.params["period"], seg.params["mult"]
+        if period is None:
+            cycles = seg.params["cycles"] if seg.params["cycles"] is not None else 1.0
+            return multiples(seg.length / cycles, upto, most)
+        if mult == 1.0:
+            return multiples(period, upto, most)
+        starts: list[float] = []
+        while len(starts) <= most and (start := period * (mult ** (len(starts) + 1) - 1.0) / (mult - 1.0)) < upto:
+            starts.append(start)
+        return starts
 
     def end_value(self, seg: Segment) -> float:
         return seg.b

@@ -10,10 +10,10 @@ seed documents' ``visualize_lr_schedule`` does) and a legend with each
 schedule's canonical, resolved spec text.
 
 Jumps (a constant warmup, an exponential warmup's last step, step decay,
-cosine restarts) are drawn as vertical jumps: the steps drawn are every whole
-step (long runs: ``num_points`` evenly spaced steps) plus every phase boundary,
-and in each interval between them the largest change is bracketed by bisection
-to ``1e-9`` of the interval, so a jump gets a point on each side of it.
+cosine restarts, a staircase) are drawn as vertical jumps: the steps drawn are
+every whole step (long runs: ``num_points`` evenly spaced steps), every phase
+boundary, and both sides of every jump, which the engine lists
+(:meth:`rampup.Schedule.jumps`).
 
 :func:`plot_terminal` draws the same plot as text with plotext (``rampup plot
 --terminal``), and :func:`plot_recommendation` the advisor's choice next to
@@ -61,10 +61,10 @@ FloatArray: TypeAlias = npt.NDArray[np.float64]
 
 #: where ``rampup plot`` writes its image when not told
 DEFAULT_OUTPUT = "rampup-schedule.png"
-#: halvings of each interval when looking for a jump: brackets it to 1e-9 of the interval
-_BISECTIONS = 30
-#: a change smaller than this (relative to the largest value) is not a jump worth a point
-_JUMP_TOLERANCE = 1e-9
+#: the most jumps drawn as vertical lines, per point of the grid
+_MAX_JUMPS = 20
+#: the point drawn just before a jump, this much (relative) earlier
+_JUST_BEFORE = 1e-12
 _EXTRA = "pip install 'rampup[plot]'"
 
 
@@ -93,10 +93,11 @@ def curve_points(schedule: Schedule, stop: int, num_points: int = 2000) -> tuple
     """Steps in ``[0, stop]`` and the schedule's multipliers there, chosen so that a line through them is faithful.
 
     The steps are every whole step when ``stop <= num_points`` (else ``num_points``
-    evenly spaced steps, plus steps 1 and ``stop - 1``), and every phase boundary.
-    In each interval between two of them, bisection follows the larger half of the
-    change (30 halvings); where a jump remains, both sides of it are added, so the
-    line rises or falls vertically there instead of slanting across the interval.
+    evenly spaced steps, plus steps 1 and ``stop - 1``), every phase boundary, and both
+    sides of every jump the engine knows of (:meth:`Schedule.jumps`), so that the line
+    rises or falls vertically there instead of slanting across the interval. A run with
+    more jumps than ``20 * num_points`` is drawn without them (at that density they are a
+    texture at any size a figure has).
     """
     if stop <= num_points:
         grid = np.arange(stop + 1, dtype=np.float64)
@@ -105,23 +106,13 @@ def curve_points(schedule: Schedule, stop: int, num_points: int = 2000) -> tuple
     bounds = [0.0, 1.0, float(stop - 1), float(stop)]
     for _, start, length in schedule.spans():
         bounds += [float(start), float(start + length)]
-    grid = np.unique(np.concatenate([grid, [b for b in bounds if 0 <= b <= stop]]))
-    values = schedule.values(grid)
-    lo, hi, v_lo, v_hi = grid[:-1], grid[1:], values[:-1], values[1:]
-    for _ in range(_BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        v_mid = schedule.values(mid)
-        left = np.abs(v_mid - v_lo) >= np.abs(v_hi - v_mid)
-        hi, v_hi = np.where(left, mid, hi), np.where(left, v_mid, v_hi)
-        lo, v_lo = np.where(left, lo, mid), np.where(left, v_lo, v_mid)
-    scale = max(float(np.max(np.abs(values))), 1e-300)
-    jump = np.abs(v_hi - v_lo) > _JUMP_TOLERANCE * scale
-    steps = np.concatenate([grid, lo[jump], hi[jump]])
-    found = np.concatenate([values, v_lo[jump], v_hi[jump]])
-    order = np.argsort(steps, kind="stable")
-    steps, found = steps[order], found[order]
-    keep = np.concatenate([[True], np.diff(steps) > 0])
-    return steps[keep], found[keep]
+    try:
+        jumps = np.asarray(schedule.jumps(stop, most=_MAX_JUMPS * num_points), dtype=np.float64)
+    except RampupError:
+        jumps = np.empty(0)
+    before = jumps - np.maximum(1.0, jumps) * _JUST_BEFORE
+    steps = np.unique(np.concatenate([grid, [b for b in bounds if 0 <= b <= stop], jumps, before[before >= 0]]))
+    return steps, schedule.values(steps)
 
 
 @dataclass(frozen=True)

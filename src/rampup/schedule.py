@@ -35,6 +35,7 @@ from rampup.curves import (
     Role,
     Segment,
     curve_for,
+    multiples,
     whole_periods,
 )
 from rampup.durations import MAX_STEPS, Duration, ResolveContext, format_number, parse_number, real_number, step_count
@@ -653,6 +654,47 @@ class Schedule:
         """The step where the last phase ends (``inf`` when it is open-ended); from there the value holds."""
         return self._plan.end
 
+    def jumps(self, stop: float, most: int = 100_000) -> list[float]:
+        """The steps in ``(0, stop]`` where the multiplier jumps, in order: ``self(s)`` differs from its limit
+        from the left by more than 1e-9 of the peak (a constant or exponential warmup's end, a phase that
+        starts elsewhere than the last one ended, step decay's drops, restarts, RAdam's start, a staircase).
+
+        The candidates come from the phases (their boundaries and :meth:`Curve.jump_points`), so no
+        search is needed; the limit from the left is the phase's formula one float before (on the phase's
+        own clock, so it stays exact late in a long run). More than ``most`` candidates is a
+        :class:`RampupError` (draw such a run without its jumps: at that density they are a texture).
+        """
+        stop = float(_check_step(stop))
+        scale = max(self.peak, 1e-300)
+        found: list[float] = []
+
+        def check(step: float, left: float, nudge: int = 0) -> None:
+            for _ in range(1 + nudge):  # a phase's start plus its clock may round a float short of the jump
+                if not 0 < step <= stop:
+                    return
+                if abs(self(step) - left) > _JUMP * scale:
+                    found.append(step)
+                    return
+                step = float(np.nextafter(step, math.inf))
+
+        previous: Segment | None = None
+        for seg in self.segments:
+            if seg.start >= stop:
+                break
+            if previous is not None:
+                check(seg.start, _end_from_the_left(previous))
+            points = seg.curve.jump_points(seg, min(seg.length, stop - seg.start), most)
+            if len(found) + len(points) > most:
+                raise RampupError("most", most, f"more than {most} steps where the rate may jump before step {stop:g}")
+            for t in points:
+                settled = _settle(seg, t)
+                if settled is not None:
+                    check(seg.start + settled[0], settled[1], nudge=3)
+            previous = seg
+        if previous is not None and not math.isinf(previous.length):
+            check(previous.end, _end_from_the_left(previous))
+        return sorted(set(found))
+
     def spans(self) -> list[tuple[Phase, int, float]]:
         """Each phase with its start step and length in steps (``inf`` for an open-ended last phase)."""
         return [(self.phases[i], start, length) for i, start, length in self._plan.spans]
@@ -669,6 +711,38 @@ class Schedule:
 
     def __str__(self) -> str:
         return " -> ".join(str(phase) for phase in self.phases)
+
+
+#: :meth:`Schedule.jumps`: the least jump, as a share of the peak
+_JUMP = 1e-9
+
+
+def _end_from_the_left(seg: Segment) -> float:
+    """A phase's value as its clock reaches its end from below: its formula at the end when the curve is
+    continuous (a square root's end is steep: one float before would differ), else one float before."""
+    curve = seg.curve
+    smooth = curve.per is None and not curve.inner.curve.jumps if isinstance(curve, _Part) else not curve.jumps
+    t = seg.length if smooth else float(np.nextafter(seg.length, -math.inf))
+    return float(seg.value(SCALAR, t))
+
+
+def _settle(seg: Segment, t: float) -> tuple[float, float] | None:
+    """Where exactly, to the float, the phase's formula jumps near its clock value ``t``, and its value just
+    before: the candidate of :meth:`Curve.jump_points` may be a few floats off the formula's own arithmetic
+    (``3 * (t / 5)`` is not whole at ``t = 5 / 3``). Bisection within a billionth of ``t`` either side
+    follows the larger change; None when nothing jumps there."""
+    width = 1e-9 * max(1.0, abs(t))
+    lo, hi = max(t - width, 0.0), t + width
+    v_lo, v_hi = float(seg.value(SCALAR, lo)), float(seg.value(SCALAR, hi))
+    if v_lo == v_hi:
+        return None
+    while (mid := 0.5 * (lo + hi)) not in (lo, hi):
+        v_mid = float(seg.value(SCALAR, mid))
+        if abs(v_mid - v_lo) >= abs(v_hi - v_mid):
+            hi, v_hi = mid, v_mid
+        else:
+            lo, v_lo = mid, v_mid
+    return hi, v_lo
 
 
 #: steps per block in :meth:`Schedule.values` (a few arrays of it fit in a core's L2 cache)
@@ -1045,6 +1119,30 @@ class _Part(Curve):
             own = self.inner.length
             t = own * xp.power(t / own, self.k)
         return t
+
+    def unclock(self, u: float) -> float:
+        """The phase's step where :meth:`clock` reaches ``u`` (its inverse: the clock is increasing)."""
+        if self.k != 1.0:
+            own = self.inner.length
+            u = own * (u / own) ** (1.0 / self.k)
+        t = u - float(self.skip)
+        for keep, was, now in self.stretches:  # clock applies the newest first, so its inverse the oldest
+            if t > keep:
+                t = keep + (t - keep) * float(now - keep) / float(was - keep)
+        nearest = round(t)
+        return float(nearest) if abs(t - nearest) <= 1e-9 * max(1.0, abs(t)) else t
+
+    def jump_points(self, seg: Segment, upto: float, most: int) -> list[float]:
+        """The staircase's steps, and the inner curve's jumps where the clock reaches them."""
+        inner = self.inner
+        reach = min(float(self.clock(SCALAR, upto)), inner.length)
+        found = [
+            self.unclock(u) for u in inner.curve.jump_points(inner, reach, most) if u > float(self.clock(SCALAR, 0.0))
+        ]
+        if self.per is not None:  # a staircase reads its curve at the start of each period: a jump waits for the next
+            found = [math.ceil(t / self.per) * self.per for t in found]
+            found += multiples(self.per, upto, most)
+        return sorted({t for t in found if 0 < t < upto})[: most + 1]
 
     def formula(self, xp: Any, t: Any, seg: Segment) -> Any:
         inner = self.inner
