@@ -220,8 +220,14 @@ def test_hf_parity_at_every_update(name: str) -> None:
         kwargs: dict = {}
         if name in ("cosine", "cosine_with_min_lr", "cosine_with_restarts"):
             kwargs["num_cycles"] = rng.choice([0.5, 1.0, 2.0] if name == "cosine_with_restarts" else [0.5, 0.75])
-        if name == "cosine_with_min_lr":
+        if name in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
             kwargs["min_lr_rate"] = rng.choice([0.0, 0.1])
+        if name == "cosine_warmup_with_min_lr":
+            kwargs["num_cycles"] = rng.choice([0.5, 0.75])
+            if rng.random() < 0.4:
+                kwargs["min_lr"] = kwargs.pop("min_lr_rate") * 3e-4
+            if rng.random() < 0.5:
+                kwargs["warmup_lr_rate"] = rng.choice([0.0, 0.05, 0.2])
         if name == "polynomial":
             kwargs.update(lr_end=1e-6, power=rng.choice([1.0, 2.0]))
         peak = 3e-4
@@ -566,3 +572,67 @@ def test_megatron_decay_iters_counted_in_samples() -> None:
     fixed = path.read_text().replace("--lr-decay-iters 5120000", "--lr-decay-iters 20000")
     assert not counted(inspect_text(fixed, "a.sh", "megatron", RunSize()))
     assert not counted(inspect_file(str(DATA / "megatron" / "gpt3_cosine.sh")))
+
+
+# --------------------------------------------------------------------------- Hugging Face's cosine_warmup_with_min_lr
+
+
+@pytest.mark.parametrize("total", [3, 10, 97, 500])
+def test_hf_cosine_warmup_with_min_lr_parity(total: int) -> None:
+    """transformers' get_cosine_with_min_lr_schedule_with_warmup_lr_rate: warmup (s + 1) / W (or from warmup_lr_rate
+    over W - 1 steps), cosine progress (s - W + 1) / (T - W): exact as linear(W - 1, from=...) -> cosine(T - W)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    for warmup in (0, 1, 2, 7, total // 3, total - 1, total, total + 5):
+        for kwargs in (
+            {"min_lr_rate": 0.0},
+            {"min_lr_rate": 0.1, "num_cycles": 0.75},
+            {"min_lr": 3e-5, "warmup_lr_rate": 0.0},
+            {"min_lr_rate": 0.05, "warmup_lr_rate": 0.2, "num_cycles": 1.3},
+        ):
+            optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
+            scheduler = transformers.get_scheduler(
+                "cosine_warmup_with_min_lr",
+                optimizer,
+                num_warmup_steps=warmup,
+                num_training_steps=total,
+                scheduler_specific_kwargs=kwargs,
+            )
+            theirs = np.array([scheduler.lr_lambdas[0](step) for step in range(total)], dtype=np.float64)
+            config = {"learning_rate": 3e-4, "lr_scheduler_type": "cosine_warmup_with_min_lr", "max_steps": total}
+            config.update(warmup_steps=warmup, lr_scheduler_kwargs=kwargs)
+            imported = inspect_text(json.dumps(config), "args.json", "hf", RunSize())
+            assert close(imported.multipliers, theirs)
+            assert imported.spec is not None, (warmup, kwargs, imported.findings)
+            assert close(parse(imported.spec).values(np.arange(total)), theirs)
+
+
+def test_hf_cosine_warmup_with_min_lr_example_and_export() -> None:
+    imported = inspect_file(str(DATA / "hf" / "cosine_warmup_min_lr.yaml"))
+    assert imported.spec == "linear(99, from=0.05) -> cosine(1900, to=0.1)"
+    assert imported.lrs[0] == pytest.approx(5e-6) and imported.lrs[99] == imported.lrs.max() == pytest.approx(1e-4)
+    assert imported.lrs[-1] == pytest.approx(1e-5)  # the floor at the last update, T - 1
+    # export --to hf writes it back (checked against the installed transformers with --strict)
+    pytest.importorskip("transformers")
+    import rampup.hf
+
+    for spec, kwargs in [
+        ("linear(99, from=0.05) -> cosine(1900, to=0.1)", {"warmup_lr_rate": 0.05, "min_lr_rate": 0.1}),
+        ("linear(9, from=0.1) -> cosine(90, cycles=0.75, to=0.05)", {"num_cycles": 0.75, "min_lr_rate": 0.05}),
+    ]:
+        total = parse(spec).resolve().phases_end + 1
+        args = rampup.hf.training_args(spec, int(total), peak_lr=1e-4)
+        assert args["lr_scheduler_type"] == "cosine_warmup_with_min_lr"
+        assert kwargs.items() <= args["lr_scheduler_kwargs"].items()
+        assert "cosine_warmup_with_min_lr" in export(spec, "hf", total_steps=int(total), peak_lr=1e-4)
+    # a delayed warmup is no transformers warmup (it used to be taken for a plain linear one)
+    with pytest.raises(RampupError, match="delay"):
+        rampup.hf.training_args("linear(11, delay=1) -> cosine(89)", 100)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"min_lr": 1e-5, "min_lr_rate": 0.1}])
+def test_hf_min_lr_schedulers_need_one_floor(kwargs: dict) -> None:
+    for name in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        config = {"learning_rate": 1e-4, "lr_scheduler_type": name, "max_steps": 100, "lr_scheduler_kwargs": kwargs}
+        with pytest.raises(RampupError, match="exactly one of min_lr, min_lr_rate"):
+            inspect_text(json.dumps(config), "a.json", "hf", RunSize())

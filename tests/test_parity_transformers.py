@@ -448,3 +448,27 @@ def test_helper_needs_the_total_and_a_warmup_for_shifted_cosine() -> None:
         hf_equivalent_spec("cosine_warmup_with_min_lr", 0, 100, min_lr_rate=0.1)
     with pytest.raises(RampupError, match="num_warmup_steps"):
         hf_equivalent_spec("cosine_warmup_with_min_lr", 1, 100, min_lr_rate=0.1, warmup_lr_rate=0.5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_inspect_reads_cosine_warmup_with_min_lr(data: st.DataObject) -> None:
+    """``rampup inspect``'s reader (rampup.conventions.hf) of ``cosine_warmup_with_min_lr``: transformers' rate at
+    every update of the run, and an exact spec (runs of more than 2 updates)."""
+    import json
+
+    from rampup.conventions import RunSize
+    from rampup.inspect import inspect_text
+
+    config = data.draw(hf_configs("cosine_warmup_with_min_lr"), label="config")
+    total = config["total"]
+    assume(total > 2)
+    lam = _hf_scheduler("cosine_warmup_with_min_lr", config).lr_lambdas[0]
+    expected = np.array([float(lam(step)) for step in range(total)])
+    args = {"learning_rate": config["lr"], "lr_scheduler_type": "cosine_warmup_with_min_lr", "max_steps": total}
+    args.update(warmup_steps=config["hf_warmup"], lr_scheduler_kwargs=config["kwargs"])
+    imported = inspect_text(json.dumps(args), "args.json", "hf", RunSize())
+    assert np.all(np.abs(imported.multipliers - expected) <= TOL * np.abs(expected) + 1e-15)
+    assert imported.spec is not None, imported.findings
+    ours = rampup.parse(imported.spec).values(np.arange(total))
+    assert np.all(np.abs(ours - expected) <= TOL * np.abs(expected) + 1e-15)

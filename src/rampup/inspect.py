@@ -285,6 +285,9 @@ def _kwargs(data: Mapping[str, Any], name: str, scheduler: str) -> dict[str, Any
         if key not in allowed:
             valid = ", ".join(allowed) or "none"
             raise RampupError(f"{name}: lr_scheduler_kwargs", key, f"a keyword of {scheduler}: {valid}")
+    hf_conventions.check_min_lr(scheduler, raw, name)
+    if "warmup_lr_rate" in raw:
+        number(raw, "warmup_lr_rate", f"{name}: lr_scheduler_kwargs", None, low=0.0)
     if scheduler == hf_conventions.WSD:
         for key in ("warmup_type", "decay_type"):
             if key in raw and raw[key] not in hf_conventions.WSD_CURVES:

@@ -135,6 +135,7 @@ def plan(config: Mapping[str, Any], where: str, size: RunSize) -> dict[str, Any]
         if key not in hf_conventions.SCHEDULERS[scheduler]:
             valid = ", ".join(hf_conventions.SCHEDULERS[scheduler]) or "none"
             raise RampupError(f"{where}: lr_scheduler_kwargs", key, f"a keyword of {scheduler}: {valid}")
+    hf_conventions.check_min_lr(scheduler, kwargs, where)
     micro = whole(config, "micro_batch_size", where, 1, low=1)
     accum = whole(config, "gradient_accumulation_steps", where, 1, low=1)
     if size.batch_size is not None and size.batch_size != micro:

@@ -26,7 +26,9 @@ __all__ = [
     "SCHEDULERS",
     "WSD",
     "WSD_KWARGS",
+    "check_min_lr",
     "counting",
+    "min_lr_rate",
     "multipliers",
     "spec_for",
     "total_steps",
@@ -42,6 +44,7 @@ SCHEDULERS: dict[str, tuple[str, ...]] = {
     "linear": (),
     "cosine": ("num_cycles",),
     "cosine_with_min_lr": ("num_cycles", "min_lr_rate", "min_lr"),
+    "cosine_warmup_with_min_lr": ("num_cycles", "min_lr_rate", "min_lr", "warmup_lr_rate"),
     "cosine_with_restarts": ("num_cycles",),
     "polynomial": ("lr_end", "power"),
     "inverse_sqrt": ("timescale",),
@@ -126,6 +129,15 @@ def multipliers(
             rate = float(kwargs["min_lr"]) / peak_lr
         factor = 0.5 * (1.0 + np.cos(math.pi * cycles * 2.0 * progress))
         return np.where(in_warmup, warm, np.maximum(0.0, factor * (1.0 - rate) + rate))
+    if name == "cosine_warmup_with_min_lr":
+        # _get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda: one step ahead of cosine_with_min_lr
+        cycles, rate = float(kwargs.get("num_cycles", 0.5)), min_lr_rate(kwargs, peak_lr)
+        start = kwargs.get("warmup_lr_rate")
+        low = None if start is None else float(start)
+        up = (s + 1.0) / max(1.0, w) if low is None else low + (1.0 - low) * s / max(1.0, w - 1.0)
+        ahead = (s - w + 1.0) / max(1.0, t - w)
+        factor = 0.5 * (1.0 + np.cos(math.pi * cycles * 2.0 * ahead))
+        return np.where(in_warmup, up, np.maximum(0.0, factor * (1.0 - rate) + rate))
     if name == "cosine_with_restarts":
         cycles = float(kwargs.get("num_cycles", 1.0))
         decay = np.where(progress >= 1.0, 0.0, 0.5 * (1.0 + np.cos(math.pi * ((cycles * progress) % 1.0))))
@@ -207,6 +219,46 @@ def wsd_spec(warmup: int, total: int, kwargs: Mapping[str, Any]) -> str:
     return " -> ".join(parts) or "constant"
 
 
+def min_lr_rate(kwargs: Mapping[str, Any], peak_lr: float) -> float:
+    """``min_lr_rate``, or the absolute ``min_lr`` over the peak (``get_cosine_with_min_lr_schedule_with_warmup``)."""
+    if kwargs.get("min_lr") is not None:
+        return float(kwargs["min_lr"]) / peak_lr
+    return float(kwargs.get("min_lr_rate", 0.0))
+
+
+def check_min_lr(name: str, kwargs: Mapping[str, Any], where: str) -> None:
+    """transformers' ``cosine_with_min_lr`` and ``cosine_warmup_with_min_lr`` need exactly one of ``min_lr``,
+    ``min_lr_rate`` (they raise ValueError otherwise)."""
+    if name not in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        return
+    given = [key for key in ("min_lr", "min_lr_rate") if kwargs.get(key) is not None]
+    if len(given) != 1:
+        raise RampupError(
+            f"{where}: lr_scheduler_kwargs",
+            ", ".join(given) or None,
+            f"exactly one of min_lr, min_lr_rate: transformers' {name} requires one and refuses both",
+        )
+
+
+def _cosine_ahead(warmup: int, total: int, kwargs: Mapping[str, Any], peak_lr: float) -> str:
+    """``cosine_warmup_with_min_lr``: its warmup is ``(s + 1) / W`` (or from ``warmup_lr_rate`` to 1 over W - 1
+    steps) and its cosine's progress ``(s - W + 1) / (T - W)``: the peak at step W - 1, the floor at T - 1."""
+    w, t = warmup, total
+    rate = min_lr_rate(kwargs, peak_lr)
+    cycles = _extra("cycles", float(kwargs.get("num_cycles", 0.5)), 0.5)
+    to = _extra("to", rate, 0.0)
+    start = kwargs.get("warmup_lr_rate")
+    low = float(start) if start is not None else 1.0 / max(w, 1)
+    if w == 0:
+        return f"cosine({t - 1}, skip=1{cycles}{to})"  # progress (s + 1) / T from the first update
+    if start is not None and w == 1:
+        return f"constant(1, from={format_number(low)}) -> cosine({t - 2}, skip=1{cycles}{to})"
+    warm = f"linear({w - 1}, from={format_number(low)})"
+    if w >= t:  # the run ends inside the warmup
+        return f"{warm} -> constant" if w - 1 <= t else f"linear({t}, from={format_number(low)}, of={w - 1})"
+    return f"{warm} -> cosine({t - w}{cycles}{to})"
+
+
 def _extra(key: str, value: float, default: float) -> str:
     return "" if value == default else f", {key}={format_number(value)}"
 
@@ -226,6 +278,8 @@ def spec_for(name: str, warmup: int, total: int, kwargs: Mapping[str, Any], peak
             rate = float(kwargs["min_lr"]) / peak_lr
         cycles = float(kwargs.get("num_cycles", 0.5))
         return f"linear({w}) -> cosine({t - w}{_extra('cycles', cycles, 0.5)}{_extra('to', rate, 0.0)})"
+    if name == "cosine_warmup_with_min_lr":
+        return _cosine_ahead(warmup, total, kwargs, peak_lr)
     if name == "cosine_with_restarts":
         cycles = float(kwargs.get("num_cycles", 1.0))
         return f"linear({w}) -> cosine-restarts({t - w}{_extra('cycles', cycles, 1.0)})"

@@ -3,7 +3,8 @@
 The one matcher of Hugging Face's schedulers: :mod:`rampup.hf` (which then checks the match against
 transformers' own multipliers), the advisor's and the finder's exports and ``rampup export --to hf``
 all use :func:`match_builtin`. The formulas matched are transformers 5.x's ``optimization.py``
-(``get_scheduler`` and the ``_get_*_lr_lambda`` functions, ``get_wsd_schedule``).
+(``get_scheduler`` and the ``_get_*_lr_lambda`` functions, ``get_wsd_schedule``,
+``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def _piece(seg: Segment) -> _Piece:
     if role == "warmup":
         if name == "untuned-linear" or (name == "polynomial" and params["power"] == 1.0):
             kind = "linear"
+        if params.get("delay"):
+            kind = f"{name} with delay="  # held at its start for a while: no transformers warmup does that
     elif name == "polynomial" and params["power"] == 1.0:
         kind = "linear"
     elif seg.a == seg.b and name in ("linear", "cosine", "polynomial", "1-sqrt", "inverse-sqrt"):
@@ -173,6 +176,30 @@ def _wsd(
     return kwargs, False
 
 
+def _cosine_ahead(
+    warm: _Piece | None,
+    stable: _Piece | None,
+    decay: _Piece,
+    hold: _Piece | None,
+    total: int | None,
+    peak_lr: float | None,
+) -> tuple[int, dict[str, Any]] | None:
+    """``cosine_warmup_with_min_lr`` (``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``): a linear warmup
+    from ``r`` over ``W - 1`` steps (``r = 1/W`` unless ``warmup_lr_rate`` is given), a cosine to ``min_lr_rate``
+    over ``T - W`` steps that reaches it at step ``T - 1``, the last update of the run: one step ahead."""
+    if warm is None or stable is not None or hold is None or total is None:
+        return None
+    if warm.kind != "linear" or warm.length < 1 or not float(warm.length).is_integer():
+        return None
+    if decay.kind != "cosine" or decay.params["exponent"] != 1.0 or hold.start + 1 != total:
+        return None
+    w = _steps(warm.length) + 1
+    kwargs: dict[str, Any] = {"num_cycles": _cycles(decay), "min_lr_rate": decay.b}
+    if abs(warm.a - 1.0 / w) > _TOLERANCE * (1.0 / w):
+        kwargs["warmup_lr_rate"] = warm.a
+    return w, kwargs
+
+
 def match_builtin(schedule: Schedule, total: int | None, peak_lr: float | None) -> BuiltinScheduler | str:
     """The built-in whose rates equal the schedule's over the run, or the reason there is none."""
     pieces = _pieces(schedule, total)
@@ -209,6 +236,9 @@ def match_builtin(schedule: Schedule, total: int | None, peak_lr: float | None) 
     wsd = _wsd(warm, stable, decay, hold)
     if not isinstance(wsd, str):
         return BuiltinScheduler("warmup_stable_decay", warmup, wsd[0], wsd[1], schedule)
+    ahead = _cosine_ahead(warm, stable, decay, hold, total, peak_lr)
+    if ahead is not None:
+        return BuiltinScheduler("cosine_warmup_with_min_lr", ahead[0], ahead[1], False, schedule)
     if reason_simple == "needs peak_lr":
         return (
             "its decay ends at to > 0 with a linear warmup from 0: transformers' polynomial takes an absolute "
