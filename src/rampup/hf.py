@@ -150,7 +150,8 @@ def builtin_scheduler(
             "schedule",
             str(resolved),
             "a schedule with an exact Hugging Face built-in (linear, cosine, cosine_with_restarts, polynomial, "
-            "constant, constant_with_warmup, inverse_sqrt, cosine_with_min_lr, warmup_stable_decay)",
+            "constant, constant_with_warmup, inverse_sqrt, cosine_with_min_lr, cosine_warmup_with_min_lr, "
+            "warmup_stable_decay)",
             hint=hint,
         )
     open_ended = (
