@@ -74,6 +74,19 @@ _IGNORED = {
     "t_num_workers",
     "args",
 }
+#: the schedulers whose ``{name}Params`` NeMo registers (``AVAILABLE_SCHEDULER_PARAMS``), for ``args.name``
+_PARAMS = (
+    "WarmupPolicy",
+    "WarmupHoldPolicy",
+    "WarmupAnnealing",
+    "CosineAnnealing",
+    "SquareAnnealing",
+    "SquareRootAnnealing",
+    "InverseSquareRootAnnealing",
+    "PolynomialDecayAnnealing",
+    "PolynomialHoldDecayAnnealing",
+    "NoamAnnealing",
+)
 #: schedulers with a hold at the peak after warmup (``WarmupHoldPolicy`` and its subclasses)
 _HOLDERS = (
     "WarmupHoldPolicy",
@@ -107,12 +120,28 @@ def settings_for(
     if name not in SCHEDULERS:
         raise RampupError(f"{where}.name", name, f"one of the schedulers read here: {', '.join(SCHEDULERS)}")
     params: dict[str, Any] = {key: value for key, value in sched.items() if key not in _IGNORED}
+    ignored: list[str] = []
     args = sched.get("args")
-    if isinstance(args, Mapping):  # the ``args: {name: auto, params: {...}}`` form
+    if args is not None:  # the ``args: {params: {...}}`` form
+        if not isinstance(args, Mapping):
+            raise RampupError(f"{where}.args", args, "a mapping of the scheduler's parameters")
         overrides = args.get("params") or {}
         if not isinstance(overrides, Mapping):
             raise RampupError(f"{where}.args.params", overrides, "a mapping of the scheduler's parameters")
-        params.update(overrides)
+        # prepare_lr_scheduler passes args alone (the block's other keys but max_steps are dropped), after
+        # maybe_update_config_version has moved args.params up into args; with args.name (auto, or the
+        # Params class) get_scheduler_config is then given no overrides: the Params defaults run
+        ignored = [key for key in params if key != "max_steps"]
+        flat = {**{key: value for key, value in args.items() if key != "params"}, **overrides}
+        params = {"max_steps": params["max_steps"]} if "max_steps" in params else {}
+        if "name" in flat:
+            wanted = f"{name}Params"
+            if flat["name"] not in ("auto", wanted) or name not in _PARAMS:
+                valid = f"auto or {wanted}" if name in _PARAMS else "none: NeMo registers no Params class for it"
+                raise RampupError(f"{where}.args.name", flat["name"], f"a Params class of {name}: {valid}")
+            ignored += [key for key in flat if key not in ("name", "last_epoch")]
+        else:
+            params.update(flat)
     for key in params:
         if key not in SCHEDULERS[name]:
             raise RampupError(f"{where}", key, f"a parameter of {name}: {', '.join(SCHEDULERS[name])}")
@@ -147,6 +176,7 @@ def settings_for(
         "cycle": bool(params.get("cycle", False)),
         "d_model": number(params, "d_model", where, None, low=1.0),
         "ratio": number(params, "warmup_ratio", where, None, low=0.0),
+        "ignored": ignored,
     }
     if name == "NoamAnnealing" and settings["d_model"] is None:
         raise RampupError(f"{where}.d_model", None, "the model width: NoamAnnealing scales by d_model ** -0.5")
@@ -313,6 +343,15 @@ def import_config(data: Mapping[str, Any], where: str, size: RunSize) -> Importe
     if run < 1:
         raise RampupError(f"{where}: trainer.max_steps", run, "a number of updates >= 1")
     name, settings = settings_for(sched, section, run)
+    if settings["ignored"]:
+        findings.append(
+            Finding(
+                "params-ignored",
+                f"NeMo does not pass {', '.join(sorted(set(settings['ignored'])))} to {name}: prepare_lr_scheduler "
+                "uses the args mapping alone, and with args.name it moves args.params up "
+                "(maybe_update_config_version) and then builds the Params defaults without them",
+            )
+        )
     if lr is None:
         lr = 1.0
         findings.append(Finding("no-peak", "no optim.lr next to the sched block: rates are multiples of the peak"))
