@@ -1,9 +1,9 @@
 """rampup inspect (issue 12): parity with each tool's own scheduler code, example configs, findings, exports, errors.
 
-Parity is checked against the real libraries where they install on a CPU machine
-(DeepSpeed's ``deepspeed.runtime.lr_schedules``, megatron-core's ``OptimizerParamScheduler``,
-transformers' ``get_scheduler``); Axolotl's lambdas are restated below from
-``src/axolotl/utils/schedulers.py`` (axolotl main of 2026-07). Within 1e-9 relative, float64.
+Parity is checked against the real libraries: DeepSpeed's ``deepspeed.runtime.lr_schedules``, megatron-core's
+``OptimizerParamScheduler`` and transformers' ``get_scheduler`` (the ``dev`` extra); Axolotl 0.19.0's own
+``axolotl/utils/schedulers.py`` and ``_configure_warmup_and_logging`` (installed without its dependencies,
+loaded from its files by tests/tool_sources.py). Within 1e-9 relative, float64, at every update.
 """
 
 from __future__ import annotations
@@ -13,13 +13,17 @@ import math
 import random
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import cli_helpers
 import numpy as np
 import pytest
+import tool_sources
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rampup import parse
-from rampup.conventions import RunSize, mismatch
+from rampup.conventions import RunSize
 from rampup.conventions import axolotl as axolotl_conventions
 from rampup.conventions import deepspeed as ds_conventions
 from rampup.conventions import hf as hf_conventions
@@ -279,44 +283,156 @@ def test_hf_examples_and_deepspeed_override() -> None:
     assert close(over.lrs, theirs)
 
 
-# --------------------------------------------------------------------------- Axolotl, its formulas restated
+# --------------------------------------------------------------------------- Axolotl, against its own scheduler code
 
 
-def axolotl_lambda(kind: str, step: int, warmup: int, total: int, floor: float = 0.0, constant: float = 0.0) -> float:
-    """axolotl ``src/axolotl/utils/schedulers.py`` (main, 2026-07): the three cosine lambdas, as written there."""
-    if kind == "quadratic":
-        if step < warmup:
-            return (float(step) / float(max(1, warmup))) ** 2
-        progress = float(step - warmup) / float(max(1, total - warmup))
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
-    if step < warmup:
-        return float(step) / float(max(1, warmup))
-    if kind == "min_lr":
-        progress = float(step - warmup) / float(max(1, total - warmup))
-        return (1 - floor) * (0.5 * (1.0 + math.cos(math.pi * progress))) + floor
-    constant_steps = int(total * constant)
-    step = min(step, constant_steps)
-    progress = float(step - warmup) / float(max(1, constant_steps - warmup))
-    return max(0, (1 - floor) * 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress))) + floor
+class AxolotlCfg(dict):
+    """Axolotl's ``DictDefault`` as its builders read it: an attribute per key, None when missing."""
+
+    def __getattr__(self, key: str):
+        return self.get(key)
 
 
-@pytest.mark.parametrize("kind", ["quadratic", "min_lr", "constant_lr"])
-def test_axolotl_formulas_at_every_update(kind: str) -> None:
-    for warmup, total, floor, constant in [(0, 100, 0.1, 0.8), (2, 250, 0.05, 0.5), (75, 1500, 0.1, 0.9)]:
-        settings = {"cosine_min_lr_ratio": floor, "cosine_constant_lr_ratio": constant}
-        theirs = np.array([axolotl_lambda(kind, s, warmup, total, floor, constant) for s in range(total)])
-        ours = axolotl_conventions.multipliers(kind, warmup, total, settings, np.arange(total))
-        assert close(ours, theirs)
-        spec = parse(axolotl_conventions.candidate(kind, warmup, total, settings))
-        assert mismatch(spec, theirs) is None
+def axolotl_train_rates(config: dict, dataset_size: int | None) -> np.ndarray:
+    """The rate of every update of an Axolotl SFT run, from Axolotl's own code (tests/tool_sources.py).
+
+    Restated from axolotl 0.19.0 (the glue between its own functions): ``utils/data/sft.py`` makes the run
+    ``total_num_steps = min(estimate, max_steps)`` (or the estimate), the estimate being
+    ``calculate_total_num_steps``'s ``ceil(len(dataset) * num_epochs / batch_size)`` without sample packing
+    (``batch_size = micro_batch_size * gradient_accumulation_steps``, one process); ``core/builders/base.py``
+    gives Trainer ``max_steps = cfg.max_steps or total_num_steps``. Run as they are: Axolotl's
+    ``_configure_warmup_and_logging(total_num_steps)`` for the warmup, transformers'
+    ``TrainingArguments.get_warmup_steps``, and ``SchedulerMixin.create_scheduler``'s choice
+    (``core/trainers/mixins/scheduler.py``) between Axolotl's ``get_cosine_schedule_with_quadratic_warmup``,
+    ``..._warmup_decay_constant``, ``..._min_lr`` (``utils/schedulers.py``) and transformers' ``get_scheduler``.
+    The ``LambdaLR`` is stepped once per update as Trainer does. Two parameter groups, the second at a tenth
+    of the rate; rows are the updates, columns the groups.
+    """
+    import torch
+    import transformers
+
+    schedulers = tool_sources.axolotl_schedulers()
+    cfg = AxolotlCfg(config)
+    cfg.setdefault("num_epochs", 1)
+    batch_size = cfg.get("micro_batch_size", 1) * cfg.get("gradient_accumulation_steps", 1)
+    estimate = math.ceil(dataset_size * cfg.num_epochs / batch_size) if dataset_size is not None else cfg.max_steps
+    total_num_steps = min(estimate, cfg.max_steps) if cfg.max_steps else estimate
+    kwargs: dict = {}
+    builder = SimpleNamespace(cfg=cfg)
+    tool_sources.axolotl_configure_warmup()(builder, total_num_steps, kwargs)
+    steps = cfg.max_steps or total_num_steps or -1
+    warmup = transformers.TrainingArguments.get_warmup_steps(
+        SimpleNamespace(warmup_steps=kwargs["warmup_steps"]), steps
+    )
+    lr = float(cfg.learning_rate)
+    first, second = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([{"params": [first]}, {"params": [second], "lr": lr / 10}], lr=lr)
+    kind = cfg.lr_scheduler or "cosine"
+    min_ratio, constant_ratio = cfg.cosine_min_lr_ratio, cfg.cosine_constant_lr_ratio
+    if kind == "cosine" and cfg.lr_quadratic_warmup is True:
+        scheduler = schedulers.get_cosine_schedule_with_quadratic_warmup(optimizer, warmup, steps)
+    elif kind == "cosine" and min_ratio is not None and min_ratio and constant_ratio:
+        scheduler = schedulers.get_cosine_schedule_with_warmup_decay_constant(
+            optimizer, warmup, steps, min_lr_ratio=min_ratio, constant_lr_ratio=constant_ratio
+        )
+    elif kind == "cosine" and min_ratio is not None and min_ratio:
+        scheduler = schedulers.get_cosine_schedule_with_min_lr(optimizer, warmup, steps, min_lr_ratio=min_ratio)
+    else:
+        scheduler = transformers.get_scheduler(
+            kind,
+            optimizer,
+            num_warmup_steps=warmup,
+            num_training_steps=steps,
+            scheduler_specific_kwargs=cfg.lr_scheduler_kwargs or {},
+        )
+    rates = []
+    with warnings.catch_warnings():  # torch: lr_scheduler.step() before optimizer.step() (no update is made here)
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(steps):
+            rates.append([group["lr"] for group in optimizer.param_groups])
+            scheduler.step()
+    return np.array(rates, dtype=np.float64).reshape(-1, 2)
+
+
+def assert_axolotl_parity(imported, theirs: np.ndarray) -> None:
+    assert imported.total_steps == theirs.shape[0]
+    assert close(imported.lrs, theirs[:, 0])
+    assert close(imported.lrs / 10, theirs[:, 1])
+    if imported.spec is not None:
+        assert close(parse(imported.spec).values(np.arange(theirs.shape[0])) * imported.peak_lr, theirs[:, 0])
+    else:
+        assert "not-exact" in kinds(imported)
+
+
+@st.composite
+def axolotl_configs(draw: st.DrawFn) -> tuple[dict, int]:
+    config: dict = {"learning_rate": draw(st.sampled_from([2e-4, 1e-5]))}
+    config["lr_scheduler"] = draw(st.sampled_from(["cosine", "cosine", "cosine", "linear", "constant_with_warmup"]))
+    config["micro_batch_size"] = draw(st.sampled_from([1, 2, 4]))
+    config["gradient_accumulation_steps"] = draw(st.sampled_from([1, 4]))
+    config["num_epochs"] = draw(st.sampled_from([1, 2, 3]))
+    warmup = draw(st.sampled_from(["steps", "ratio", "none"]))
+    if warmup == "steps":
+        config["warmup_steps"] = draw(st.sampled_from([0, 1, 2, 10, 75]))
+    elif warmup == "ratio":
+        config["warmup_ratio"] = draw(st.sampled_from([0.03, 0.05, 0.1]))
+    if draw(st.booleans()):
+        config["max_steps"] = draw(st.sampled_from([40, 189, 500, 1500]))
+    if draw(st.booleans()):
+        config["cosine_min_lr_ratio"] = draw(st.sampled_from([0.0, 0.05, 0.1]))
+        if draw(st.booleans()):
+            config["cosine_constant_lr_ratio"] = draw(st.sampled_from([0.5, 0.8]))
+    if draw(st.booleans()):
+        config["lr_quadratic_warmup"] = True
+    return config, draw(st.sampled_from([300, 2000, 20_000]))
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(axolotl_configs())
+def test_axolotl_parity_with_its_own_schedulers(case: tuple[dict, int]) -> None:
+    config, dataset_size = case
+    theirs = axolotl_train_rates(config, dataset_size)
+    text = "".join(f"{key}: {json.dumps(value)}\n" for key, value in config.items())
+    imported = inspect_text(text, "a.yml", "axolotl", RunSize(dataset_size=dataset_size))
+    assert imported.source == "axolotl"
+    assert_axolotl_parity(imported, theirs)
+    if "warmup-longer-than-run" not in kinds(imported):
+        assert imported.spec is not None, imported.findings
+
+
+@pytest.mark.parametrize(
+    ("path", "dataset_size"),
+    [
+        ("lora_cosine.yml", 2000),
+        ("min_lr_ratio.yml", 2000),
+        ("quadratic_warmup.yml", None),
+        ("constant_ratio.yml", 2000),
+        ("max_steps_in_micro_batches.yml", 2000),
+    ],
+)
+def test_axolotl_examples_parity_with_its_own_schedulers(path: str, dataset_size: int | None) -> None:
+    import yaml
+
+    config = yaml.safe_load((DATA / "axolotl" / path).read_text())
+    size = RunSize(dataset_size=dataset_size) if dataset_size else RunSize()
+    imported = inspect_file(str(DATA / "axolotl" / path), size=size)
+    assert_axolotl_parity(imported, axolotl_train_rates(config, dataset_size))
+    assert imported.spec is not None
 
 
 def test_axolotl_rounding_and_defaults() -> None:
-    # base.py _configure_warmup_and_logging: floor a ratio, 3% capped at 100, 1 -> 2
-    assert axolotl_conventions.warmup_steps(None, 0.03, 189) == 5
-    assert axolotl_conventions.warmup_steps(None, None, 500) == 15
-    assert axolotl_conventions.warmup_steps(None, None, 10_000) == 100
-    assert axolotl_conventions.warmup_steps(1, None, 500) == 2
+    # base.py _configure_warmup_and_logging: floor a ratio, 3% capped at 100, 1 -> 2; the reader's and Axolotl's
+    configure = tool_sources.axolotl_configure_warmup()
+    for steps, ratio, total, expected in [
+        (None, 0.03, 189, 5),
+        (None, None, 500, 15),
+        (None, None, 10_000, 100),
+        (1, None, 500, 2),
+    ]:
+        assert axolotl_conventions.warmup_steps(steps, ratio, total) == expected
+        kwargs: dict = {}
+        configure(SimpleNamespace(cfg=AxolotlCfg(warmup_steps=steps, warmup_ratio=ratio)), total, kwargs)
+        assert kwargs["warmup_steps"] == expected
     assert axolotl_conventions.total_steps(2000, 2, 2, 1, 1.0) == 500
 
 

@@ -1,15 +1,18 @@
 """Axolotl's conventions, restated without importing Axolotl.
 
-Sources (axolotl main of 2026-07): ``src/axolotl/core/builders/base.py``
+Sources (axolotl 0.19.0; first restated from main of 2026-07): ``src/axolotl/core/builders/base.py``
 (``_configure_warmup_and_logging``, ``_configure_scheduler``), ``src/axolotl/utils/trainer.py``
-(``calculate_total_num_steps``), ``src/axolotl/utils/config/__init__.py`` (``batch_size``),
-``src/axolotl/core/trainers/mixins/scheduler.py`` and ``src/axolotl/utils/schedulers.py``. Its conventions:
+(``calculate_total_num_steps``), ``src/axolotl/utils/data/sft.py`` (the run's ``total_num_steps``),
+``src/axolotl/utils/config/__init__.py`` (``batch_size``), ``src/axolotl/core/trainers/mixins/scheduler.py``
+and ``src/axolotl/utils/schedulers.py``. Its conventions:
 
 - The run: ``max_steps``, else ``ceil(dataset * num_epochs / batch_size)`` with
   ``batch_size = micro_batch_size * gradient_accumulation_steps * world_size`` (without sample packing).
 - The warmup: ``warmup_steps``, else ``int(warmup_ratio * total)`` (floored, where Hugging Face
   ceils), else ``min(int(0.03 * total), 100)``; a warmup of 1 becomes 2. ``total`` is Axolotl's own
-  estimate of the run (from the dataset), even when ``max_steps`` is set.
+  estimate of the run (from the dataset), or ``max_steps`` when that is smaller (``sft.py``:
+  ``min(calculate_total_num_steps(...), cfg.max_steps)``): a ``max_steps`` above the estimate does not
+  lengthen the warmup.
 - ``lr_scheduler`` defaults to ``cosine``; with it, ``lr_quadratic_warmup`` squares the warmup,
   ``cosine_min_lr_ratio`` floors the cosine, and with ``cosine_constant_lr_ratio`` too the cosine
   ends at ``int(total * ratio)`` and holds. A DeepSpeed ``scheduler`` block replaces all of it.
@@ -183,7 +186,9 @@ def plan(config: Mapping[str, Any], where: str, size: RunSize) -> dict[str, Any]
     if warmup_given is not None and ratio is not None:
         raise RampupError(f"{where}: warmup_ratio", config["warmup_ratio"], "no warmup_ratio with warmup_steps")
     basis = estimate if estimate is not None else run
-    if max_steps is not None and estimate is not None and estimate != max_steps and warmup_given is None:
+    if max_steps is not None and estimate is not None:
+        basis = min(estimate, max_steps)  # utils/data/sft.py: min(calculate_total_num_steps(...), cfg.max_steps)
+    if max_steps is not None and estimate is not None and estimate < max_steps and warmup_given is None:
         findings.append(
             Finding(
                 "warmup-from-estimate",
