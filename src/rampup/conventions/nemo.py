@@ -1,10 +1,11 @@
 """NeMo's learning-rate schedulers (``optim.sched`` blocks), restated without importing NeMo.
 
-Sources (NeMo 2.6.0rc0, commit 8cfedd7 of 2025-09-20): ``nemo/core/optim/lr_scheduler.py`` (the
-scheduler classes and ``prepare_lr_scheduler``, ``compute_max_steps``), ``nemo/core/config/schedulers.py``
-(defaults) and ``nemo/core/classes/modelPT.py`` (``setup_optimization``: ``trainer.max_steps``, when
-set, becomes the scheduler's ``max_steps``; else it is computed from ``trainer.max_epochs``). Its
-conventions:
+Sources (nemo_toolkit 2.6.2, the version the parity tests run; first restated from 2.6.0rc0, commit
+8cfedd7): ``nemo/core/optim/lr_scheduler.py`` (the scheduler classes and ``prepare_lr_scheduler``,
+``compute_max_steps``), ``nemo/core/config/schedulers.py`` (defaults), ``nemo/utils/model_utils.py``
+(``maybe_update_config_version``) and ``nemo/core/classes/modelPT.py`` (``setup_optimization``:
+``trainer.max_steps``, when set, becomes the scheduler's ``max_steps``; else it is computed from
+``trainer.max_epochs``). Its conventions:
 
 - Schedulers are PyTorch ``_LRScheduler`` subclasses stepped after every update (``interval: step``):
   update k runs at ``get_lr()`` for step k.
@@ -16,6 +17,10 @@ conventions:
   WarmupHoldAnnealOneMinusSquareRoot, NoamAnnealing) rather than decaying towards it; SquareRootAnnealing
   times its decay from step 0, and the WarmupHold* anneals do too without ``hold_steps``.
 - Past ``max_steps`` the rate is ``min_lr``.
+- An ``args`` mapping in the block is passed alone (the block's other keys, but ``max_steps``, are
+  dropped), its ``params`` moved up into it by ``maybe_update_config_version``; with ``args.name``
+  (``auto``) ``get_scheduler_config`` then gets no overrides, so the ``{name}Params`` defaults run and
+  the parameters given are dropped.
 """
 
 from __future__ import annotations

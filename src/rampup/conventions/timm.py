@@ -4,7 +4,9 @@ Sources (pytorch-image-models 1.0.29.dev0, commit aa4b585 of 2026-08-08): ``timm
 (``Scheduler``: the constructor sets the warmup start, or the base rate, for tick 0; ``step(epoch)``
 and ``step_update(num_updates)`` set tick t's rate ``_get_lr(t)``), ``cosine_lr.py``, ``tanh_lr.py``,
 ``poly_lr.py``, ``step_lr.py``, ``multistep_lr.py``, ``plateau_lr.py``, ``scheduler_factory.py``
-(``create_scheduler_v2``) and ``train.py`` (its flags and defaults, the training loop). Its conventions:
+(``create_scheduler_v2``) and ``train.py`` (its flags and defaults, the training loop). The parity tests run
+the scheduler files of timm 1.0.31, unchanged for these schedulers (1.0.31 adds ``--sched wsd``, ``rsqrt``,
+``constant`` and ``none``, not read here; its wheel has no ``train.py``). Its conventions:
 
 - A tick is an epoch: ``train.py`` calls ``step(epoch + 1)`` after each epoch, so every update of
   epoch e runs at ``_get_lr(e)`` (a staircase). With ``--sched-on-updates`` a tick is an update:
