@@ -30,13 +30,11 @@ new run, the checkpoint's step for a resumed one) with rate ``r = peak * m``, pl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from rampup.curves import SCALAR, Segment
 from rampup.errors import RampupError
 from rampup.schedule import Schedule
+from rampup.stepper import Multipliers
 
 __all__ = ["DIAGNOSES", "AuditError", "RateAudit", "same_rate"]
 
@@ -137,20 +135,11 @@ class RateAudit:
         self.checked = 0
         self._first: list[float] | None = None  # the multipliers of the session's first update
         self._steady = True  # every update so far used the first update's rates
-        self._span: tuple[float, float, Any, Segment | None] = (0.0, -1.0, None, None)
+        self._plan_rates = Multipliers(schedule)  # the schedulers' stepper: a list index per update
 
     def planned(self, update: int) -> float:
-        """``schedule(update)``, looked up once per phase (the hot path of every check)."""
-        start, stop, formula, segment = self._span
-        if not start <= update < stop:
-            segment = self.schedule.segment_at(update)
-            if segment is None:
-                final = self.schedule.final_value()
-                self._span = (update, math.inf, _held(final), None)
-            else:
-                self._span = (segment.start, segment.end, segment.curve.formula, segment)
-            start, stop, formula, segment = self._span
-        return float(formula(SCALAR, update - start, segment))
+        """``schedule(update)``, bit for bit (:class:`rampup.stepper.Multipliers`; the hot path of every check)."""
+        return self._plan_rates(update)
 
     def check(self, rates: Sequence[float], update: int | None = None) -> None:
         """The rates of the update about to run (one per group); ``update`` defaults to the next one."""
@@ -306,10 +295,3 @@ class RateAudit:
                         "trainer.estimated_stepping_batches"
                     )
         return None
-
-
-def _held(value: float) -> Callable[[Any, Any, Any], float]:
-    def hold(xp: Any, t: Any, segment: Any) -> float:
-        return value
-
-    return hold
