@@ -195,16 +195,20 @@ def timm_train_rates(args: dict, updates_per_epoch: int) -> np.ndarray:
         for _ in range(updates_per_epoch):
             rates.append((groups[0]["lr"], groups[1]["lr"]))  # the rate this update runs at
             num_updates += 1
-            scheduler.step_update(num_updates=num_updates, metric=1.0 / num_updates)
-        scheduler.step(epoch + 1, 50.0 + epoch)
+            if scheduler is not None:  # --sched none: no scheduler (train.py checks, as here)
+                scheduler.step_update(num_updates=num_updates, metric=1.0 / num_updates)
+        if scheduler is not None:
+            scheduler.step(epoch + 1, 50.0 + epoch)
     return np.array(rates, dtype=np.float64).reshape(-1, 2)
 
 
-def assert_timm_parity(imported, theirs: np.ndarray) -> None:
-    """The reader's rates are timm's at every update (and the scaled group's are half); so is the spec's."""
+def assert_timm_parity(imported, theirs: np.ndarray, scale: float = 0.5) -> None:
+    """The reader's rates are timm's at every update (and the scaled group's are half); so is the spec's.
+
+    ``scale`` 1: ``--sched none``, whose missing scheduler never applies a group's ``lr_scale``."""
     assert imported.total_steps == theirs.shape[0]
     assert close(imported.lrs, theirs[:, 0])
-    assert close(0.5 * imported.lrs, theirs[:, 1])
+    assert close(scale * imported.lrs, theirs[:, 1])
     if imported.spec is not None:
         assert close(parse(imported.spec).values(np.arange(theirs.shape[0])) * imported.peak_lr, theirs[:, 0])
     else:
@@ -219,7 +223,7 @@ def test_timm_train_py_defaults_are_the_readers() -> None:
 
 @st.composite
 def timm_args(draw: st.DrawFn) -> tuple[dict, int]:
-    sched = draw(st.sampled_from(timm_conventions.SCHEDS))
+    sched = draw(st.sampled_from(("cosine", "tanh", "poly", "step", "multistep", "plateau")))
     args = {
         "sched": sched,
         "lr": draw(st.sampled_from([0.1, 5e-4, 0.016])),
@@ -266,6 +270,47 @@ def test_timm_parity_with_its_own_schedulers(case: tuple[dict, int]) -> None:
             assert f"per={per_epoch}" in imported.spec
 
 
+@st.composite
+def timm_wsd_args(draw: st.DrawFn) -> tuple[dict, int]:
+    """timm 1.0.31's wsd, rsqrt, constant and none, with the train.py arguments create_scheduler_v2 reads for them."""
+    sched = draw(st.sampled_from(("wsd", "rsqrt", "constant", "none")))
+    args = {"sched": sched, "lr": draw(st.sampled_from([0.1, 5e-4])), "epochs": draw(st.sampled_from([2, 5, 12]))}
+    args.update(warmup_epochs=draw(st.sampled_from([0, 1, 3])), warmup_lr=draw(st.sampled_from([0.0, 1e-6])))
+    args.update(warmup_prefix=draw(st.booleans()), min_lr=draw(st.sampled_from([0.0, 1e-5, 0.004])))
+    args.update(cooldown_epochs=draw(st.sampled_from([0, 2])), sched_on_updates=draw(st.booleans()))
+    # None: create_scheduler_v2's default (the last 20%); below 1 a fraction; 2.5 epochs rounded (per epoch: to 2)
+    args["decay_epochs"] = draw(st.sampled_from([None, 0.2, 0.5, 0.999, 1, 2, 2.5, 4]))
+    args["lr_decay_fn"] = draw(st.sampled_from([None, "linear", "1-sqrt", "cosine", "power", "exp"]))
+    args["lr_stable_timescale"] = draw(st.sampled_from([None, None, 0.5, 3]))
+    return args, draw(st.sampled_from([1, 4, 25]))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(timm_wsd_args())
+def test_timm_wsd_rsqrt_constant_parity_with_its_own_schedulers(case: tuple[dict, int]) -> None:
+    """Parity with timm 1.0.31's WSDLRScheduler (wsd, rsqrt), StepLRScheduler (constant) and no scheduler (none);
+    what timm refuses (a decay longer than the schedule, rsqrt without a timescale) the reader refuses too."""
+    args, per_epoch = case
+    data = {**{key: value for key, value in timm_conventions.DEFAULTS.items() if value is not None}, **args}
+    data["train_batches_per_epoch"] = per_epoch
+    try:
+        theirs = timm_train_rates(args, per_epoch)
+    except ValueError:
+        with pytest.raises(RampupError, match=r"decay_epochs|lr_stable_timescale"):
+            timm_conventions.import_settings(data, "args.yaml", RunSize())
+        return
+    imported = timm_conventions.import_settings(data, "args.yaml", RunSize())
+    assert_timm_parity(imported, theirs, 1.0 if args["sched"] == "none" else 0.5)
+    # exact but for wsd's exp decay, rsqrt's decay (the rsqrt times the cooldown) and a --min-lr above --lr
+    exp = args["sched"] == "wsd" and args["lr_decay_fn"] == "exp"
+    if args["sched"] != "rsqrt" and not exp and (args["min_lr"] < args["lr"] or args["sched"] == "constant"):
+        assert imported.spec is not None, imported.findings
+    if args["sched"] in ("wsd", "rsqrt") and args["decay_epochs"] is None:
+        assert "default-decay-epochs" in kinds(imported)
+    if args["sched"] == "none":
+        assert imported.spec == "constant" and "no-scheduler" in kinds(imported)
+
+
 def timm_example(path: str, dataset_size: int) -> tuple[object, np.ndarray]:
     """An example command line, read by ``rampup inspect`` and run through timm's own scheduler.
 
@@ -277,8 +322,10 @@ def timm_example(path: str, dataset_size: int) -> tuple[object, np.ndarray]:
     args = {**TRAIN_PY_DEFAULTS, **flags}
     for key in ("lr", "warmup_lr", "min_lr", "lr_k_decay", "decay_rate", "decay_epochs"):
         args[key] = float(args[key])
-    for key in ("epochs", "warmup_epochs", "batch_size"):
+    for key in ("epochs", "warmup_epochs", "batch_size", "cooldown_epochs"):
         args[key] = int(args.get(key, 128))
+    if args["sched"] in ("wsd", "rsqrt") and "decay_epochs" not in flags:
+        args["decay_epochs"] = None  # the reader's assumption: train.py passes None (its default-decay-epochs finding)
     world = timm_conventions.world_size(text) or 1
     loader = math.ceil(dataset_size / world) // args["batch_size"]
     imported = inspect_file(str(DATA / "timm" / path), size=RunSize(dataset_size=dataset_size))
@@ -330,6 +377,61 @@ def test_timm_examples() -> None:
     assert late.spec is None and "climbs to the tanh's value" in late.findings[-1].message
     bent = inspect_file(str(DATA / "timm" / "convnext_k_decay.sh"), size=imagenet)
     assert bent.spec == "linear(25020, from=0.00025) -> cosine(375300, to=0.00025, k=1.5)"
+
+
+@pytest.mark.parametrize(
+    ("path", "dataset_size"),
+    [
+        ("vit_base_wsd_updates.sh", 1281167),
+        ("resnet50_wsd_epochs.sh", 1281167),
+        ("vit_rsqrt_big_vision.sh", 1281167),
+        ("deit_constant_finetune.sh", 8189),  # Flowers-102's train + val
+    ],
+)
+def test_timm_wsd_examples_parity_with_its_own_schedulers(path: str, dataset_size: int) -> None:
+    imported, theirs = timm_example(path, dataset_size)
+    assert_timm_parity(imported, theirs)
+
+
+def test_timm_wsd_examples() -> None:
+    imagenet = RunSize(dataset_size=1281167)
+    wsd = inspect_file(str(DATA / "timm" / "vit_base_wsd_updates.sh"), size=imagenet)
+    # 1251 updates per epoch; 100 epochs, the 5 of warmup within them: a decay of 0.2 x 95 epochs, 23769 updates
+    assert wsd.total_steps == 100 * 1251
+    assert wsd.spec == "linear(6255, from=0.001) -> constant(95076) -> 1-sqrt(23769, to=0.001)"
+    assert "decay-fraction" in kinds(wsd) and "not-exact" not in kinds(wsd)
+    epochs = inspect_file(str(DATA / "timm" / "resnet50_wsd_epochs.sh"), size=imagenet)
+    # per epoch, no cooldown: the last of 5 decay epochs runs at 1 - sqrt(4 / 5) of lr (timm's own docstring: ~10%)
+    assert epochs.spec == "linear(6255, from=0.00025, per=1251) -> constant(112590) -> 1-sqrt(6255, per=1251)"
+    assert {"ends-above-min-lr", "default-decay-fn", "per-epoch-steps"} <= kinds(epochs)
+    assert epochs.lrs[-1] == pytest.approx(0.4 * (1 - math.sqrt(0.8)))
+    rsqrt = inspect_file(str(DATA / "timm" / "vit_rsqrt_big_vision.sh"), size=imagenet)
+    # the rsqrt keeps falling under the linear cooldown (a product): no spec, the nearest named
+    assert rsqrt.spec is None and rsqrt.total_steps == 100 * 1251
+    assert rsqrt.nearest == "linear(12510) -> inverse-sqrt(100080, timescale=12510) -> linear(12510)"
+    assert {"rsqrt-timescale", "not-exact", "zero-first-update"} <= kinds(rsqrt)
+    constant = inspect_file(str(DATA / "timm" / "deit_constant_finetune.sh"), size=RunSize(dataset_size=8189))
+    # 2 processes of floor(4095 / 64) = 63 updates; --cooldown-epochs does not lengthen a step schedule
+    assert constant.spec == "linear(126, from=0.02, per=63) -> constant" and constant.total_steps == 30 * 63
+    assert "ignored-flags" in kinds(constant)
+
+
+def test_timm_wsd_refusals_and_defaults() -> None:
+    size = RunSize(total_steps=150)
+    with pytest.raises(RampupError, match="lr_stable_timescale"):  # timm: rsqrt's timescale is the warmup's length
+        inspect_text("train.py --sched rsqrt --epochs 10 --warmup-epochs 0", "a.sh", "timm", size)
+    with pytest.raises(RampupError, match="decay_epochs"):  # longer than the 10 - 5 epochs after the warmup
+        inspect_text("train.py --sched wsd --epochs 10 --decay-epochs 6", "a.sh", "timm", size)
+    with pytest.raises(RampupError, match="lr_decay_fn"):
+        inspect_text("train.py --sched wsd --epochs 10 --lr-decay-fn sqrt", "a.sh", "timm", size)
+    default = inspect_text("train.py --sched wsd --epochs 10 --lr 0.1", "a.sh", "timm", size)
+    # the last 20% of 5 epochs is one epoch, stepped per epoch: it would reach min_lr only after the run
+    assert default.spec == "linear(75, from=0.0001, per=15) -> constant(60) -> 1-sqrt(15, per=15)"
+    assert {"default-decay-epochs", "ends-above-min-lr"} <= kinds(default) and default.lrs[-1] == 0.1
+    none = inspect_text(
+        "train.py --sched none --epochs 10 --warmup-prefix --lr 0.1", "a.sh", "timm", RunSize(total_steps=15 * 10)
+    )
+    assert none.spec == "constant" and "no-scheduler" in kinds(none) and "default-warmup" not in kinds(none)
 
 
 def test_timm_lr_from_base_and_plateau() -> None:

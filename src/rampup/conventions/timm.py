@@ -5,8 +5,10 @@ Sources (pytorch-image-models 1.0.29.dev0, commit aa4b585 of 2026-08-08): ``timm
 and ``step_update(num_updates)`` set tick t's rate ``_get_lr(t)``), ``cosine_lr.py``, ``tanh_lr.py``,
 ``poly_lr.py``, ``step_lr.py``, ``multistep_lr.py``, ``plateau_lr.py``, ``scheduler_factory.py``
 (``create_scheduler_v2``) and ``train.py`` (its flags and defaults, the training loop). The parity tests run
-the scheduler files of timm 1.0.31, unchanged for these schedulers (1.0.31 adds ``--sched wsd``, ``rsqrt``,
-``constant`` and ``none``, not read here; its wheel has no ``train.py``). Its conventions:
+the scheduler files of timm 1.0.31, unchanged for these schedulers; 1.0.31's ``wsd_lr.py`` (``WSDLRScheduler``)
+and its ``create_scheduler_v2`` add ``--sched wsd``, ``rsqrt``, ``constant`` and ``none``, read here from that
+version (its wheel has no ``train.py``: ``--lr-decay-fn`` and ``--lr-stable-timescale`` are the ``lr_decay_fn`` and
+``lr_stable_timescale`` that its ``scheduler_kwargs`` reads). Its conventions:
 
 - A tick is an epoch: ``train.py`` calls ``step(epoch + 1)`` after each epoch, so every update of
   epoch e runs at ``_get_lr(e)`` (a staircase). With ``--sched-on-updates`` a tick is an update:
@@ -23,6 +25,14 @@ the scheduler files of timm 1.0.31, unchanged for these schedulers (1.0.31 adds 
   as the power; step: ``lr * decay_rate ** (t // decay_epochs)``, no floor; multistep:
   ``lr * decay_rate ** bisect_right(milestones, t + 1)`` (a drop one tick before each milestone);
   plateau: the warmup (``epoch <= W``), then ``ReduceLROnPlateau`` on the eval metric.
+- wsd and rsqrt (``WSDLRScheduler``, always warmup-prefixed; without ``--warmup-prefix`` the stable + decay
+  length is ``T = epochs - W``): after the warmup, ``stable = max(lr * s(t_s), min_lr)`` with ``s`` 1 (wsd) or
+  ``(1 + t_s / timescale) ** -0.5`` (rsqrt; the timescale is ``--lr-stable-timescale`` or W), then over the last
+  ``D`` ticks ``min_lr + (stable - min_lr) * f(p)``, ``f`` one of linear, 1-sqrt (wsd's default), cosine, power
+  (``1 - p ** 0.5``: no decay power is passed) or exp; ``D = round(--decay-epochs)``, a fraction of T below 1,
+  the last 20% of T when None. The run is ``W + T + cooldown``. constant: ``StepLRScheduler`` with decay rate 1
+  (the warmup, then lr; no cooldown). none: no scheduler, lr throughout (no group ``lr_scale``); the run is
+  ``epochs`` (+ W with ``--warmup-prefix``).
 - Without ``--lr``, ``lr = lr_base * (batch * world * accum / lr_base_size)`` (square root of the
   ratio for ``ada*`` and ``lamb`` optimizers).
 """
@@ -54,7 +64,14 @@ __all__ = [
     "world_size",
 ]
 
-SCHEDS = ("cosine", "tanh", "poly", "step", "multistep", "plateau")
+SCHEDS = ("cosine", "tanh", "poly", "step", "multistep", "plateau", "wsd", "rsqrt", "constant", "none")
+#: ``WSDLRScheduler``'s decay functions (``wsd_lr.py``), and the one ``create_scheduler_v2`` picks by default
+DECAY_FNS = ("linear", "1-sqrt", "cosine", "power", "exp")
+_DEFAULT_DECAY_FN = {"wsd": "1-sqrt", "rsqrt": "linear"}
+#: what ``create_scheduler_v2`` leaves at ``WSDLRScheduler``'s defaults: ``decay_power``, ``decay_ratio``
+_DECAY_POWER, _DECAY_RATIO = 0.5, 0.1
+#: ``create_scheduler_v2``'s decay length of wsd and rsqrt when ``decay_epochs`` is None: this share of the schedule
+_DECAY_SHARE = 0.2
 
 #: ``train.py``'s defaults of the arguments read (its argparse ``dest`` names, as in the ``args.yaml`` it writes)
 DEFAULTS: dict[str, Any] = {
@@ -85,6 +102,8 @@ DEFAULTS: dict[str, Any] = {
     "lr_noise": None,
     "start_epoch": None,
     "epoch_repeats": 0.0,
+    "lr_decay_fn": None,
+    "lr_stable_timescale": None,
 }
 #: flags (and their aliases) of the arguments read, by ``dest``
 _FLAGS = {"--" + key.replace("_", "-"): key for key in DEFAULTS}
@@ -178,8 +197,16 @@ def _settings(data: Mapping[str, Any], where: str, size: RunSize) -> dict[str, A
     for key in ("warmup_lr", "min_lr", "lr_base", "decay_rate", "lr_cycle_mul", "lr_cycle_decay", "lr_k_decay"):
         out[key] = number(raw, key, where, DEFAULTS[key], low=0.0)
     out["decay_epochs"] = number(raw, "decay_epochs", where, DEFAULTS["decay_epochs"])
+    out["decay_epochs_given"] = data.get("decay_epochs") is not None
+    if sched in ("wsd", "rsqrt") and not out["decay_epochs_given"]:
+        out["decay_epochs"] = _DECAY_SHARE  # create_scheduler_v2's None: the last 20% (see the default-decay finding)
     if not out["decay_epochs"] > 0:
         raise RampupError(f"{where}: decay_epochs", raw["decay_epochs"], "a number of epochs > 0")
+    decay_fn = raw["lr_decay_fn"]
+    if decay_fn not in (None, "", *DECAY_FNS):
+        raise RampupError(f"{where}: lr_decay_fn", decay_fn, f"one of {', '.join(DECAY_FNS)} (wsd_lr.py's decay_fn)")
+    out["lr_decay_fn"] = decay_fn or None
+    out["lr_stable_timescale"] = number(raw, "lr_stable_timescale", where, None)
     milestones = raw["decay_milestones"]
     if isinstance(milestones, (int, str)):
         milestones = [milestones]
@@ -188,7 +215,7 @@ def _settings(data: Mapping[str, Any], where: str, size: RunSize) -> dict[str, A
     out["decay_milestones"] = [whole({"m": item}, "m", f"{where}: decay_milestones") for item in milestones]
     if out["decay_milestones"] != sorted(out["decay_milestones"]):
         raise RampupError(f"{where}: decay_milestones", milestones, "increasing epochs (timm assumes them sorted)")
-    if sched in ("cosine", "tanh", "poly") and out["epochs"] < 1:
+    if sched in ("cosine", "tanh", "poly", "wsd", "rsqrt") and out["epochs"] < 1:
         raise RampupError(f"{where}: epochs", raw["epochs"], "a whole number of epochs >= 1")
     if out["lr_cycle_mul"] <= 0:
         raise RampupError(f"{where}: lr_cycle_mul", raw["lr_cycle_mul"], "a number > 0")
@@ -230,14 +257,38 @@ def _ticks(settings: Mapping[str, Any], per_tick: int) -> dict[str, Any]:
         length = length + warmup if settings["warmup_prefix"] else length
         run = length + cooldown
         epochs = run if unit == 1 else run // unit
-    else:
+    elif sched in ("wsd", "rsqrt"):  # always warmup-prefixed; without --warmup-prefix fitted into --epochs
+        t_sched = t_initial if settings["warmup_prefix"] else t_initial - warmup
+        run = warmup + t_sched + cooldown  # get_cycle_length() + cooldown
+        epochs = run if unit == 1 else run // unit
+    else:  # step, multistep, plateau, constant, none: --cooldown-epochs not counted
         epochs = settings["epochs"] + (settings["warmup_epochs"] if settings["warmup_prefix"] else 0)
-    return {
+    out = {
         "t_initial": t_initial,
-        "warmup": warmup,
+        "warmup": warmup if sched != "none" else 0,
         "decay_t": settings["decay_epochs"] * unit,
         "milestones": [m * unit for m in settings["decay_milestones"]],
         "epochs": epochs,
+    }
+    if sched in ("wsd", "rsqrt"):
+        out.update(_wsd_ticks(settings, t_sched, warmup, unit))
+    return out
+
+
+def _wsd_ticks(settings: Mapping[str, Any], t_sched: int, warmup: int, unit: int) -> dict[str, Any]:
+    """``create_scheduler_v2``'s ``WSDLRScheduler`` lengths in ticks, in its own arithmetic (checked later)."""
+    share = settings["decay_epochs"]
+    decay_t = share * unit
+    if 0 < share < 1:
+        decay_t = share * t_sched  # a fraction of the stable + decay length
+    timescale = settings["lr_stable_timescale"]
+    if timescale is not None:
+        timescale = timescale * unit
+    return {
+        "t_sched": t_sched,
+        "wsd_decay": round(decay_t),
+        "timescale": timescale if timescale is not None else warmup,
+        "decay_fn": settings["lr_decay_fn"] or _DEFAULT_DECAY_FN[settings["sched"]],
     }
 
 
@@ -274,7 +325,11 @@ def tick_values(settings: Mapping[str, Any], ticks: Mapping[str, Any], t: npt.ND
     elif sched == "multistep":
         drops = np.searchsorted(np.asarray(ticks["milestones"], dtype=np.float64), u + 1, side="right")
         decay = lr * settings["decay_rate"] ** drops.astype(np.float64)
-    else:  # plateau, the metric never stalling
+    elif sched in ("wsd", "rsqrt"):
+        decay = _wsd_values(settings, ticks, t - w)
+    elif sched == "none":  # no scheduler: the optimizer's lr, untouched
+        return lr + 0.0 * t
+    else:  # plateau, the metric never stalling; constant (a step schedule with decay_rate 1)
         decay = lr + 0.0 * t
     if w <= 0:
         return decay
@@ -283,6 +338,31 @@ def tick_values(settings: Mapping[str, Any], ticks: Mapping[str, Any], t: npt.ND
         target = float(tick_values({**settings, "warmup_epochs": 0}, {**ticks, "warmup": 0}, np.array([w]))[0])
     warm = init + t * ((target - init) / w)
     return np.where(t <= w, warm, decay) if sched == "plateau" else np.where(t < w, warm, decay)
+
+
+def _wsd_values(settings: Mapping[str, Any], ticks: Mapping[str, Any], t_s: npt.NDArray[np.float64]) -> Any:
+    """``WSDLRScheduler._get_lr`` after the warmup, at ``t_s`` ticks since its end (``wsd_lr.py``)."""
+    lr, low = settings["lr"], settings["min_lr"]
+    if settings["sched"] == "rsqrt":
+        with np.errstate(divide="ignore", invalid="ignore"):  # in the warmup (t_s < 0): replaced below
+            stable = np.maximum(lr * (1.0 + t_s / ticks["timescale"]) ** -0.5, low)
+    else:
+        stable = np.maximum(lr * 1.0 + 0.0 * t_s, low)
+    length = ticks["wsd_decay"]
+    t_decay = t_s - (ticks["t_sched"] - length)
+    frac = np.minimum(np.maximum(t_decay, 0.0) / length, 1.0)
+    fn = ticks["decay_fn"]
+    if fn == "linear":
+        shape = 1.0 - frac
+    elif fn == "1-sqrt":
+        shape = 1.0 - np.sqrt(frac)
+    elif fn == "cosine":
+        shape = 0.5 * (1.0 + np.cos(math.pi * frac))
+    elif fn == "power":
+        shape = 1.0 - frac**_DECAY_POWER
+    else:  # exp: r ** frac normalized to reach 0
+        shape = (_DECAY_RATIO**frac - _DECAY_RATIO) / (1.0 - _DECAY_RATIO)
+    return np.where(t_decay <= 0, stable, low + (stable - low) * shape)
 
 
 def update_multipliers(settings: Mapping[str, Any], ticks: Mapping[str, Any], per_epoch: int) -> Any:
@@ -359,6 +439,12 @@ def _shape(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, run
     to = f", to={_short(settings['min_lr'] / lr)}" if settings["min_lr"] else ""
     prefix = settings["warmup_prefix"] or not w
     why = ""
+    if sched in ("wsd", "rsqrt"):
+        return _wsd_shape(settings, ticks, unit, warm)
+    if sched == "none":
+        return "constant", ""
+    if sched == "constant":  # StepLRScheduler(decay_t=1, decay_rate=1): the warmup within --epochs either way
+        return f"{warm}constant", ""
     if sched in ("cosine", "poly", "tanh"):
         length = ticks["t_initial"] * unit
         shape = {"cosine": "cosine", "poly": "polynomial", "tanh": "tanh"}[sched]
@@ -420,6 +506,32 @@ def _shape(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, run
     return f"{warm}constant", "ReduceLROnPlateau lowers the rate when the eval metric stalls (shown: it never does)"
 
 
+def _wsd_shape(settings: Mapping[str, Any], ticks: Mapping[str, Any], unit: int, warm: str) -> tuple[str, str]:
+    """``warmup -> stable -> decay(D, to=min_lr)``: wsd's stable phase is ``constant``, rsqrt's ``inverse-sqrt``."""
+    lr, low = settings["lr"], settings["min_lr"]
+    hold, length = (ticks["t_sched"] - ticks["wsd_decay"]) * unit, ticks["wsd_decay"] * unit
+    name = {"linear": "linear", "1-sqrt": "1-sqrt", "cosine": "cosine", "power": "1-sqrt"}.get(ticks["decay_fn"])
+    why = ""
+    if name is None:  # exp: (r ** frac - r) / (1 - r), r 0.1; a square is the closest rampup decay
+        curve, why = f"polynomial({length}, power=2", "timm's exp decay, (0.1 ** p - 0.1) / 0.9, has no rampup curve"
+    else:
+        curve = f"{name}({length}"
+    to = f", to={_short(low / lr)}" if low else ""
+    stable = ""
+    if settings["sched"] == "rsqrt":
+        floor = f", floor={_short(low / lr)}" if low else ""
+        if hold:
+            stable = f"inverse-sqrt({hold}, timescale={format_number(ticks['timescale'] * unit)}{floor}) -> "
+        if ticks["wsd_decay"] > 1:
+            why = why or (
+                "timm's rsqrt keeps decaying through the cooldown (its rsqrt times the linear decay); "
+                "a rampup phase follows one curve"
+            )
+    elif hold:
+        stable = f"constant({hold}) -> "
+    return f"{warm}{stable}{curve}{to})", why
+
+
 def _from(value: float) -> str:
     return f", from={_short(value)}" if value else ""
 
@@ -445,6 +557,8 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
     epochs = _ticks(settings, 1)["epochs"]  # the same count per update, but for the floor of cycle_mul
     per_epoch = updates_per_epoch(settings, size, epochs, where)
     ticks = _ticks(settings, per_epoch)
+    if settings["sched"] in ("wsd", "rsqrt"):
+        _check_wsd(settings, ticks, where)
     values = update_multipliers(settings, ticks, per_epoch)
     run = values.size
     unit = per_epoch if not settings["sched_on_updates"] else 1
@@ -458,7 +572,7 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
                 f"{global_batch} / {settings['lr_base_size']} ({settings['lr_base_scale']}): lr = {lr:.6g}",
             )
         )
-    if "warmup_epochs" not in data and settings["warmup_epochs"]:
+    if "warmup_epochs" not in data and settings["warmup_epochs"] and settings["sched"] != "none":
         findings.append(
             Finding(
                 "default-warmup",
@@ -467,6 +581,10 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
             )
         )
     w = ticks["warmup"]
+    if settings["sched"] in ("wsd", "rsqrt"):
+        findings.extend(_wsd_findings(data, settings, ticks, values, unit))
+    elif settings["sched"] in ("constant", "none"):
+        findings.extend(_constant_findings(data, settings))
     if w and not settings["warmup_prefix"] and settings["sched"] in ("cosine", "poly"):
         end = int(w * unit)
         before, after = float(values[end - 1]), float(values[end]) if end < run else float("nan")
@@ -479,7 +597,7 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
                 f"of its {settings['epochs']} epochs in): the rate never reaches the peak",
             )
         )
-    if not settings["sched_on_updates"] and per_epoch > 1:
+    if not settings["sched_on_updates"] and per_epoch > 1 and settings["sched"] != "none":
         findings.append(
             Finding(
                 "per-epoch-steps",
@@ -514,6 +632,112 @@ def import_settings(data: Mapping[str, Any], where: str, size: RunSize) -> Impor
     imported = settle("timm", lr, values, candidate, findings, why or None)
     general_findings(imported, w * unit if w else None)
     return imported
+
+
+def _check_wsd(settings: Mapping[str, Any], ticks: Mapping[str, Any], where: str) -> None:
+    """What ``create_scheduler_v2`` and ``WSDLRScheduler`` refuse (a ``ValueError`` in timm)."""
+    t_sched, length = ticks["t_sched"], ticks["wsd_decay"]
+    if not 0 < length <= t_sched:
+        within = "epochs" if settings["warmup_prefix"] else "epochs - warmup_epochs"
+        raise RampupError(
+            f"{where}: decay_epochs",
+            format_number(settings["decay_epochs"]),
+            f"0 < decay <= {within}: timm refuses a decay of {length} ticks in a stable + decay of {t_sched}",
+        )
+    if settings["sched"] == "rsqrt" and not ticks["timescale"] > 0:
+        raise RampupError(
+            f"{where}: lr_stable_timescale",
+            settings["lr_stable_timescale"],
+            "a timescale > 0: timm's rsqrt takes the warmup's length when it is not given, and there is no warmup",
+        )
+
+
+def _wsd_findings(
+    data: Mapping[str, Any], settings: Mapping[str, Any], ticks: Mapping[str, Any], values: Any, unit: int
+) -> list[Finding]:
+    """What may surprise in timm's wsd and rsqrt: the decay's default length and shape, its last tick, the timescale."""
+    found: list[Finding] = []
+    sched, share = settings["sched"], settings["decay_epochs"]
+    tick = "epoch" if unit > 1 or not settings["sched_on_updates"] else "update"
+    length, span = ticks["wsd_decay"], ticks["t_sched"]
+    if not settings["decay_epochs_given"]:
+        found.append(
+            Finding(
+                "default-decay-epochs",
+                f"no --decay-epochs: timm 1.0.31's create_scheduler_v2 decays {sched} over the last 20% of its "
+                f"stable + decay ({length} of {span} {tick}s); rampup assumes train.py passes it None. A train.py "
+                "whose --decay-epochs defaults to 90 (commit aa4b585, the one restated here) decays over 90 epochs: "
+                "give --decay-epochs",
+            )
+        )
+    elif share < 1:
+        found.append(
+            Finding(
+                "decay-fraction",
+                f"--decay-epochs {format_number(share)} is below 1, so timm reads it as a fraction of the stable + "
+                f"decay length: {length} of {span} {tick}s (rounded half to even); 1 or more is a number of epochs",
+            )
+        )
+    fn = ticks["decay_fn"]
+    if settings["lr_decay_fn"] is None:
+        found.append(
+            Finding(
+                "default-decay-fn",
+                f"no --lr-decay-fn: timm's {sched} cools down with {fn} "
+                f"({'1 - sqrt(p)' if fn == '1-sqrt' else '1 - p'} of the way from its stable rate to --min-lr)",
+            )
+        )
+    elif fn == "power":
+        found.append(
+            Finding(
+                "decay-power-fixed",
+                "--lr-decay-fn power is 1 - p ** 0.5, the same as 1-sqrt: create_scheduler_v2 passes no decay_power",
+            )
+        )
+    if sched == "rsqrt" and settings["lr_stable_timescale"] is None:
+        found.append(
+            Finding(
+                "rsqrt-timescale",
+                f"no --lr-stable-timescale: timm's rsqrt timescale is the warmup, {ticks['timescale']} {tick}s: "
+                f"the rate is (1 + t / {ticks['timescale']}) ** -0.5 of lr, t {tick}s after the warmup",
+            )
+        )
+    if not settings["cooldown_epochs"] and values.size:
+        last = float(values[-1])
+        low = settings["min_lr"] / settings["lr"]
+        if last - low > 0.01 * (1.0 - low):
+            found.append(
+                Finding(
+                    "ends-above-min-lr",
+                    f"the last {tick} runs at {last:.4g} of lr, not --min-lr {format_number(settings['min_lr'])}: "
+                    f"timm's decay reaches min_lr one {tick} after the schedule's last one, and there is no "
+                    "--cooldown-epochs (timm's docstring: step per update or add a cooldown epoch)",
+                )
+            )
+    return found
+
+
+def _constant_findings(data: Mapping[str, Any], settings: Mapping[str, Any]) -> list[Finding]:
+    """``--sched constant`` ignores the decay flags; ``--sched none`` has no scheduler at all."""
+    given = [f"--{key.replace('_', '-')}" for key in ("min_lr", "cooldown_epochs") if data.get(key)]
+    if settings["sched"] == "constant":
+        if given:
+            found = [f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} not used by --sched constant"]
+            return [Finding("ignored-flags", found[0] + ": the rate stays at lr after the warmup, for --epochs")]
+        return []
+    extra = ""
+    if settings["warmup_prefix"] and settings["warmup_epochs"]:
+        extra = (
+            f"; --warmup-prefix still adds its {settings['warmup_epochs']} warmup epochs to the run "
+            "(create_scheduler_v2), at lr"
+        )
+    return [
+        Finding(
+            "no-scheduler",
+            "--sched none: timm makes no scheduler, so every update runs at lr: no warmup, no --min-lr, and "
+            f"a parameter group's lr_scale (layer-wise decay, --layer-decay) is not applied{extra}",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- export
