@@ -670,6 +670,11 @@ def test_nemo_floors_ratios_and_clips() -> None:
         ("linear(100) -> cosine(900, k=2)", "timm", None, 100, "x.sh"),
         ("linear(100) -> polynomial(900, power=2, k=0.5, to=0.1)", "timm", None, 100, "x.sh"),
         ("linear(100, per=100) -> step(every=300, gamma=0.5, skip=100, per=100)", "timm", 1000, 100, "x.sh"),
+        # timm 1.0.31: --sched wsd (a stable phase then linear, 1-sqrt or cosine) and --sched constant
+        ("linear(500, from=0.01) -> constant(1500) -> 1-sqrt(1000, to=0.1)", "timm", None, 100, "x.sh"),
+        ("linear(200, per=100) -> constant(600) -> linear(200, per=100) -> constant", "timm", 1200, 100, "x.sh"),
+        ("linear(100) -> constant(200) -> cosine(300, to=0.2)", "timm", None, 100, "x.sh"),
+        ("linear(100, from=0.1) -> constant", "timm", 1000, 100, "x.sh"),
         ("linear(100, from=0.009900990099009901) -> cosine(900, to=0.1)", "nemo", None, None, "x.yaml"),
         ("linear(100) -> cosine(800, to=0.1) -> constant", "nemo", 1000, None, "x.yaml"),
         ("linear(100, from=0.009900990099009901) -> constant(700) -> 1-sqrt(200)", "nemo", None, None, "x.yaml"),
@@ -709,6 +714,32 @@ def test_export_then_inspect_gives_the_same_rates(
 def test_export_refuses_with_the_nearest_exact_spec(spec: str, target: str, options: dict, nearest: str) -> None:
     with pytest.raises(RampupError, match=f"nearest exact spec is {nearest}"):
         export(spec, target, peak_lr=3e-4, **options)
+
+
+@pytest.mark.parametrize(
+    ("spec", "total", "per_epoch"),
+    [
+        ("linear(500, from=0.01) -> constant(1500) -> 1-sqrt(1000, to=0.1)", None, 100),
+        ("linear(200, per=100) -> constant(600) -> linear(200, per=100) -> constant", 1200, 100),
+        ("linear(100) -> constant(200) -> cosine(300, to=0.2)", None, 100),
+        ("linear(100, from=0.1) -> constant", 1000, 100),
+    ],
+)
+def test_timm_wsd_and_constant_exports_run_in_timm(spec: str, total: int | None, per_epoch: int) -> None:
+    """The exported flags, through timm's own create_scheduler_v2 (as train.py parses them), give the spec's rates."""
+    text = export(spec, "timm", total_steps=total, peak_lr=3e-4, steps_per_epoch=per_epoch)
+    assert re.search(r"--sched (wsd|constant)\b", text)
+    flags = timm_conventions.parse_flags(text, "x.sh")
+    args = dict(flags)  # the switches are True
+    for key in ("lr", "warmup_lr", "min_lr", "decay_epochs"):
+        if key in args:
+            args[key] = float(args[key])
+    for key in ("epochs", "warmup_epochs", "cooldown_epochs"):
+        if key in args:
+            args[key] = int(args[key])
+    theirs = timm_train_rates(args, per_epoch)
+    schedule = parse(spec).resolve(total)
+    assert close(theirs[:, 0], 3e-4 * schedule.values(np.arange(schedule.total_steps)))
 
 
 def test_timm_export_needs_the_epoch_length() -> None:

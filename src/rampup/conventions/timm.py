@@ -783,7 +783,8 @@ def export_flags(
     raise RampupError(
         "--to timm",
         str(schedule),
-        "a linear warmup then a cosine, polynomial, tanh or step decay, each a whole number of epochs long",
+        "a linear warmup then a cosine, polynomial, tanh or step decay, a constant, or a constant then a linear, "
+        "1-sqrt or cosine decay (wsd), each a whole number of epochs long",
         hint=f"{reason}; the nearest exact spec is {_nearest(schedule, total, unit)}",
     )
 
@@ -828,8 +829,15 @@ def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[s
         flags.update({"--sched": "step", "--decay-epochs": format_number(float(every.amount) / unit)})
         flags.update({"--decay-rate": _short(last.params["gamma"]), "--epochs": str((total - (w - head)) // unit)})
         return flags
+    if [phase.curve for phase, _ in items] == ["constant"] and not items[0][0].get("from"):
+        flags.pop("--warmup-prefix", None)  # --sched constant: the warmup within --epochs either way
+        flags.update({"--sched": "constant", "--epochs": str(total // unit)})
+        return flags
     if len(items) > 1 and items[-1][0].curve == "constant":
         items.pop()  # the floor held: --cooldown-epochs
+    wsd = _wsd_flags(items, total, w, unit, peak, prefix)
+    if wsd is not None:
+        return {**flags, **wsd} if isinstance(wsd, dict) else wsd
     if len(items) != 1 or items[0][0].curve not in ("cosine", "polynomial", "tanh"):
         return "after its warmup it is not one cosine, polynomial or tanh decay (then held)"
     phase, decay = items[0]
@@ -851,6 +859,37 @@ def _flags_for(schedule: Schedule, total: int, peak: float, unit: int) -> dict[s
     flags.update({"--epochs": str((length + head) // unit), "--min-lr": _short(decay.b * peak)})
     flags["--cooldown-epochs"] = str((total - w - length) // unit)
     return flags
+
+
+def _wsd_flags(
+    items: list[tuple[Phase, Any]], total: int, w: int, unit: int, peak: float, prefix: bool
+) -> dict[str, str] | str | None:
+    """``--sched wsd`` for ``[constant(S) ->] linear|1-sqrt|cosine(D, to=m)`` after the warmup; None: not that shape.
+
+    A lone cosine stays ``--sched cosine``. wsd is always warmup-prefixed: ``--warmup-prefix`` and ``--epochs S + D``.
+    """
+    curves = [phase.curve for phase, _ in items]
+    if not curves or curves[-1] not in ("linear", "1-sqrt", "cosine") or curves == ["cosine"]:
+        return None
+    if curves[:-1] not in ([], ["constant"]) or (len(items) == 2 and items[0][0].get("from")):
+        return None
+    phase, decay = items[-1]
+    hold = int(items[0][1].length) if len(items) == 2 else 0
+    length = int(decay.length)
+    if not prefix:
+        return "its decay skips (skip=): timm's wsd starts its stable phase when the warmup ends"
+    if hold % unit or length % unit or w + hold + length > total:
+        return f"its stable phase ({hold}) and decay ({length}) are not whole epochs of {unit} updates within the run"
+    if phase.get("k", 1.0) != 1.0 or phase.get("cycles", 0.5) != 0.5 or phase.get("exponent", 1.0) != 1.0:
+        return "its decay has k-decay, cycles or an exponent: timm's wsd decays are plain"
+    return {
+        "--sched": "wsd",
+        "--lr-decay-fn": phase.curve,
+        "--decay-epochs": str(length // unit),
+        "--epochs": str((hold + length) // unit),
+        "--min-lr": _short(decay.b * peak),
+        "--cooldown-epochs": str((total - w - hold - length) // unit),
+    }
 
 
 def _nearest(schedule: Schedule, total: int, unit: int) -> str:
