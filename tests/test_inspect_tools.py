@@ -432,6 +432,15 @@ def test_timm_wsd_refusals_and_defaults() -> None:
         "train.py --sched none --epochs 10 --warmup-prefix --lr 0.1", "a.sh", "timm", RunSize(total_steps=15 * 10)
     )
     assert none.spec == "constant" and "no-scheduler" in kinds(none) and "default-warmup" not in kinds(none)
+    # rsqrt whose decay is one tick (per epoch): its one decay tick is the rsqrt's last value, then min_lr held
+    args = dict(sched="rsqrt", epochs=10, warmup_epochs=2, decay_epochs=1.0, min_lr=0.01, lr=0.1, cooldown_epochs=2)
+    line = "train.py " + " ".join(f"--{key.replace('_', '-')} {value}" for key, value in args.items())
+    one = inspect_text(line, "a.sh", "timm", RunSize(total_steps=12 * 10))
+    assert one.spec == (
+        "linear(20, from=0.0001, per=10) -> inverse-sqrt(70, timescale=20, floor=0.1, per=10) -> "
+        "linear(10, to=0.1, per=10)"
+    )
+    assert_timm_parity(one, timm_train_rates(args, 10))
 
 
 def test_timm_lr_from_base_and_plateau() -> None:
