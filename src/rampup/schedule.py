@@ -1059,7 +1059,7 @@ def _window(
 class _Part(Curve):
     """A curve seen through a window and modifiers: part of it, a staircase of it, or clipped at a floor.
 
-    The phase's own clock ``t`` becomes the curve's ``u`` in three steps, then the value is clipped:
+    The phase's own clock ``t`` becomes the curve's ``u`` in four steps, then the value is clipped:
 
     1. ``per=N`` (a staircase): ``t`` is held at ``floor(t / N) * N`` (:func:`whole_periods`, exact in
        every array namespace), so the value is constant for N updates and equals the curve at the
@@ -1075,7 +1075,6 @@ class _Part(Curve):
        times its cosine from update 0, ``timm/scheduler/cosine_lr.py``; NeMo 2.6's
        SquareRootAnnealing and the WarmupHold anneals without ``hold_steps``,
        ``nemo/core/optim/lr_scheduler.py``).
-
     4. ``k`` (k-decay, Zhang et al. 2020, "k-decay: A New Method For Learning Rate Schedule"): the
        curve's progress ``p = u / L`` becomes ``p ** k``, i.e. ``u = L * (u / L) ** k`` (timm 1.0's
        ``--lr-k-decay``: ``cos(pi * t_curr ** k / t_i ** k)`` in ``cosine_lr.py``,
@@ -1136,9 +1135,8 @@ class _Part(Curve):
         """The staircase's steps, and the inner curve's jumps where the clock reaches them."""
         inner = self.inner
         reach = min(float(self.clock(SCALAR, upto)), inner.length)
-        found = [
-            self.unclock(u) for u in inner.curve.jump_points(inner, reach, most) if u > float(self.clock(SCALAR, 0.0))
-        ]
+        first = float(self.clock(SCALAR, 0.0))  # where the phase's clock starts on its curve (skip=)
+        found = [self.unclock(u) for u in inner.curve.jump_points(inner, reach, most) if u > first]
         if self.per is not None:  # a staircase reads its curve at the start of each period: a jump waits for the next
             found = [math.ceil(t / self.per) * self.per for t in found]
             found += multiples(self.per, upto, most)

@@ -251,8 +251,8 @@ class RampupLR(LRScheduler):
             self._float_groups = None
             rates = [(group, group["lr"], peak) for group, peak in zip(groups, self._peaks, strict=True)]
             every_rate_a_tensor = all(isinstance(rate, Tensor) for _, rate, _ in rates)
-            self._tensor_groups = groups if every_rate_a_tensor else None  # the tensor fast path: tensors only
-            self._tensor_rates = rates
+            # the tensor fast path: tensors only
+            self._tensor_groups, self._tensor_rates = (groups, rates) if every_rate_a_tensor else (None, [])
         else:
             self._float_groups = groups
             self._float_pairs = list(zip(groups, self._peaks, strict=True))
@@ -683,14 +683,14 @@ class WarmupScheduler(LRScheduler):
         self._step_count += 1
         self.last_epoch += 1
         current = self.last_epoch
-        if current > self.warmup_steps:  # the wrapped scheduler's turn: it writes its own rates
+        ours = current <= self.warmup_steps  # the warmup and the hand-over; after it the wrapped scheduler writes
+        if not ours:
             if plateau:
                 inner.step(metrics)  # type: ignore[arg-type]
             else:
                 inner.step()
-            self._rates = self._rates_at(current)
-        else:
-            self._rates = self._rates_at(current)
+        self._rates = self._rates_at(current)
+        if ours:
             self._set(self._rates)
 
     def _rates_at(self, step: int) -> list[Any]:

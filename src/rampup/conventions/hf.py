@@ -26,6 +26,7 @@ __all__ = [
     "SCHEDULERS",
     "WSD",
     "WSD_KWARGS",
+    "batches_per_process",
     "check_min_lr",
     "counting",
     "min_lr_rate",
@@ -62,16 +63,17 @@ def warmup_steps(warmup: float, total: int) -> int:
     return int(warmup) if warmup >= 1 else math.ceil(total * warmup)
 
 
-def updates_per_epoch(dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1) -> int:
-    """Trainer's optimizer updates per epoch (no ``dataloader_drop_last``).
-
-    Each process reads ``ceil(ceil(dataset / batch) / processes)`` batches per epoch (accelerate's
-    ``even_batches``); an epoch is ``max(ceil(batches / grad_accum), 1)`` updates.
-    """
+def batches_per_process(dataset_size: int, batch_size: int, num_processes: int = 1) -> int:
+    """The micro-batches each process reads per epoch: ``ceil(ceil(dataset / batch) / processes)``
+    (no ``dataloader_drop_last``; accelerate's ``even_batches``)."""
     batches = -(-dataset_size // batch_size)
-    if num_processes > 1:
-        batches = -(-batches // num_processes)
-    return max(-(-batches // grad_accum), 1)
+    return -(-batches // num_processes)
+
+
+def updates_per_epoch(dataset_size: int, batch_size: int, grad_accum: int = 1, num_processes: int = 1) -> int:
+    """Trainer's optimizer updates per epoch (no ``dataloader_drop_last``): ``max(ceil(batches / grad_accum), 1)``
+    of the :func:`batches_per_process`."""
+    return max(-(-batches_per_process(dataset_size, batch_size, num_processes) // grad_accum), 1)
 
 
 def total_steps(
@@ -88,15 +90,13 @@ def counting(
     """Trainer's updates for the epochs, next to the micro-batch counts a ``max_steps`` is often mistaken for:
     each process's micro-batches ``ceil(epochs * ceil(ceil(n / batch) / processes))``, all processes'
     ``ceil(epochs * ceil(n / batch))``, and the updates as if one process read everything."""
-    batches = -(-dataset_size // batch_size)
-    mine = -(-batches // num_processes)
     return Counting(
         updates=total_steps(dataset_size, batch_size, grad_accum, num_processes, epochs),
         accum=grad_accum,
         processes=num_processes,
         epochs=epochs,
-        micro_batches=math.ceil(epochs * mine),
-        all_micro_batches=math.ceil(epochs * batches),
+        micro_batches=math.ceil(epochs * batches_per_process(dataset_size, batch_size, num_processes)),
+        all_micro_batches=math.ceil(epochs * batches_per_process(dataset_size, batch_size)),
         one_process_updates=total_steps(dataset_size, batch_size, grad_accum, 1, epochs),
     )
 
