@@ -341,3 +341,120 @@ def test_a_finalist_is_as_good_as_its_worse_order_and_one_unstable_one_is_not_no
     noise = _noise({13: (2.386, 2.340), 25: (2.390, 2.363), 100: (2.440, 2.787)})
     assert noise == pytest.approx(abs(2.386 - 2.340) / 2**0.5)
     assert _noise({13: (2.0,)}) is None
+
+
+# ------------------------------------------------------------------------------ failures on the long side
+
+
+class Sharpening(torch.nn.Module):
+    """``h(t)/2 |w - b|^2`` for a noisy target ``b``: the curvature jumps from 1 to 5 after 80 training
+    updates (progressive sharpening, made abrupt), so a warmup still near the peak rate 0.5 by then
+    (``0.5 * 5 > 2``) breaks, while one that reached the peak early has decayed below the edge. A
+    training update that moves a weight by more than 1 leaves a permanent ``scar`` in the loss (an early
+    step too large does lasting damage): only the warmup-free start (0.5 x 3 = 1.5) does that."""
+
+    def __init__(self, scar: float) -> None:
+        super().__init__()
+        self.scar_size = scar
+        self.w = torch.nn.Parameter(torch.full((4,), 3.0))
+        self.register_buffer("updates", torch.zeros(()))
+        self.register_buffer("last", torch.full((4,), 3.0))
+        self.register_buffer("scar", torch.zeros(()))
+
+    def forward(self, b: torch.Tensor) -> torch.Tensor:
+        sharp = False
+        if self.training:
+            self.updates += 1
+            if float((self.w.detach() - self.last).abs().max()) > 1.0:
+                self.scar += self.scar_size
+            self.last.copy_(self.w.detach())
+            sharp = float(self.updates) > 80
+        return 0.5 * (5.0 if sharp else 1.0) * (self.w - b).pow(2).sum() + self.scar
+
+
+def _sharpening_finding(scar: float = 0.01, **kwargs: Any) -> WarmupFinding:
+    generator = torch.Generator().manual_seed(0)
+    batches = [0.05 * torch.randn(4, generator=generator) for _ in range(240)]
+    return find_warmup(
+        Sharpening(scar),
+        lambda model, b: model(b),
+        batches,
+        sgd,
+        0.5,
+        total_steps=200,
+        eval_batches=[torch.zeros(4)],
+        decay="cosine(to=0.1)",
+        **kwargs,
+    )
+
+
+def test_when_the_long_warmups_break_the_finder_moves_away_from_them() -> None:
+    finding = _sharpening_finding()
+    evidence = finding.evidence
+    assert evidence is not None
+    pilots = {pilot.warmup_steps: pilot for pilot in evidence.pilots}
+    finalists = sorted(length for length, pilot in pilots.items() if pilot.finalist and pilot.compared_with is None)
+    assert finalists == [4, 50, 100]
+    # 50 and 100 are still near the peak when the curvature jumps: they break (100 diverges far)
+    assert not pilots[50].healthy and not pilots[100].healthy
+    assert max(pilots[50].scores) > 100 * max(pilots[4].scores)
+    # their spread is instability, not noise: the noise is 4's own (a median over all three would be 2.9)
+    assert evidence.noise is not None and evidence.noise < 1e-3
+    # one rung below the shortest healthy finalist: no warmup, compared with 4 at the same rate area
+    rung = pilots[0]
+    assert rung.finalist and rung.compared_with == 4 and len(rung.compared_scores) == 2
+    assert rung.stop_step is not None and rung.stop_step < pilots[4].stop_step  # type: ignore[operator]
+    assert not rung.healthy  # its scar (0.01) is far above the noise
+    assert finding.warmup_steps == 4  # the shortest healthy, not the longest (which would be 4 too here)
+    detail = finding.reasons[1].detail
+    assert "the failures lie on the long side" in detail and "one rung below" in detail
+    assert evidence.updates <= 4 * 200
+    alternatives = {alternative.warmup_steps: alternative.why_not for alternative in finding.alternatives}
+    assert "linear(4) at the same rate area" in alternatives[0]
+
+
+def test_the_rung_below_is_the_answer_when_it_is_as_good_and_fits_the_budget() -> None:
+    # a scar far below the noise: no warmup screens a little worse than 4 (so 4 is the finalist), and
+    # at the same rate area it is as good: one rung further from the failures, it is the answer
+    finding = _sharpening_finding(scar=1e-4)
+    evidence = finding.evidence
+    assert evidence is not None
+    pilots = {pilot.warmup_steps: pilot for pilot in evidence.pilots}
+    assert pilots[0].screen_score > pilots[4].screen_score  # type: ignore[operator]
+    assert pilots[0].compared_with == 4 and pilots[0].healthy
+    assert finding.warmup_steps == 0
+    assert "within the noise of linear(0) at the same rate area" not in str(finding.alternatives)
+    # a tight budget leaves no room for the rung: the answer is the shortest healthy finalist
+    tight = _sharpening_finding(scar=1e-4, budget=3.5)
+    assert tight.evidence is not None and tight.evidence.updates <= 3.5 * 200
+    assert all(pilot.compared_with is None for pilot in tight.evidence.pilots)
+    assert tight.warmup_steps == 4
+
+
+def test_the_verdict_reads_where_the_failures_lie() -> None:
+    from rampup.finder import _broken, _verdict
+
+    # lora, probe seed 1002: 70 and 100 end far above their screen scores (broke), 25 is healthy
+    finals = {25: (2.341, 2.362), 70: (2.535, 2.737), 100: (2.899, 2.791)}
+    screen = {25: 2.412, 70: 2.361, 100: 2.367}
+    broken = _broken(finals, screen, 2.80)
+    assert broken == {70, 100}
+    verdict = _verdict(finals, broken, 2.80, 0.03)
+    assert verdict.healthy == {25} and verdict.long_side
+    # mlp, probe seed 1001: 100 is worse than the best by a little more than the noise but did not break:
+    # a long warmup on a task that wants it, not a failure on the long side
+    finals = {25: (1.0079, 0.9835), 70: (0.9892, 1.0556), 100: (1.0348, 1.0697)}
+    screen = {25: 1.424, 70: 1.367, 100: 1.375}
+    broken = _broken(finals, screen, 2.30)
+    assert broken == set()
+    verdict = _verdict(finals, broken, 2.30, 0.049)
+    assert verdict.healthy == {25, 70} and not verdict.long_side
+    # Post-LN: the short warmup collapses (a failure on the short side): the default, the longest healthy
+    verdict = _verdict({20: (3.10, 3.12), 200: (2.30, 2.31)}, {20}, 4.2, 0.02)
+    assert verdict.healthy == {200} and not verdict.long_side
+    # failures on both sides: not the long side alone
+    finals = {10: (3.0, 3.0), 50: (2.3, 2.3), 100: (4.0, 4.1)}
+    verdict = _verdict(finals, {100}, 4.2, 0.02)
+    assert verdict.healthy == {50} and not verdict.long_side
+    # a diverged order is a break
+    assert _broken({25: (2.3, None)}, {25: 2.4}, 2.8) == {25}

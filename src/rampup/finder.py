@@ -29,10 +29,22 @@ same initial weights (it leaves the model as it found it):
      held-out loss averaged over its last three evaluations (``smooth``); a finalist's score is the
      worse of its two orders (a warmup that trains on one order and breaks on the other is unstable).
    - *Decision*: the noise is measured, not assumed: ``sigma`` is the median over the finalists of
-     ``|A - B| / sqrt(2)`` (the median, so that one unstable finalist does not pass for noise; the
-     lower middle for an even count); two candidates differ only when their scores differ by more
-     than ``noise_z * sigma``. The finder takes the **longest** candidate whose score is within that
-     of the best (a longer warmup is the safer one when the data cannot tell).
+     ``|A - B| / sqrt(2)`` (the lower middle for an even count), leaving out the finalists that *broke*
+     (an order diverged, or gave back more than a tenth of what the finalist had gained from ``L0`` by
+     the end of its screen: training on made it worse), whose spread is instability, not noise (all
+     of them are used when every finalist broke); the median, so that one more unstable finalist does
+     not pass for noise either. Two candidates differ only when their scores differ by more than
+     ``noise_z * sigma``. The finder takes the **longest** candidate whose score is within that of
+     the best (a longer warmup is the safer one when the data cannot tell), unless the failures lie on
+     the long side.
+   - *Failures on the long side*: when every finalist that failed is longer than every healthy one,
+     and at least one of them broke, long warmups are the risk (they keep the peak rate into the later,
+     sharper part of the run: LoRA fine-tuning at a high rate in the lab), and the answer moves away
+     from them, as the default moves away from failing short ones: the **shortest** healthy warmup.
+     The finder also tries the candidate one rung below the shortest healthy finalist (if it passed
+     the screen): it continues from its screen on both orders to the rate area that finalist had at
+     each of its evaluations (as many as the budget allows), and it is the answer when its score is
+     within the tolerance of that finalist's over the same evaluations.
 
    The whole search costs at most ``budget`` runs' worth of optimizer updates (default 4): the
    number of updates the probes and pilots made, divided by ``total_steps``, is in the evidence
@@ -92,6 +104,8 @@ SMOOTH = 3
 SMOOTH_SPACING = 0.025
 #: candidates that go from the screen to the final (the best, the longest, the one between)
 FINALISTS = 3
+#: a finalist *broke* when it gave back more than this share of what it had gained by the end of the screen
+BREAK_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -107,9 +121,12 @@ class Probe:
 class Pilot:
     """One candidate warmup: its screen, and for the finalists the final on two batch orders.
 
-    ``score`` is the mean of ``scores`` (the final's two orders) for a finalist, else the screen score;
+    ``score`` is the worse of ``scores`` (the final's two orders) for a finalist, else the screen score;
     None when it diverged. ``healthy``: a finalist within the measured noise of the best one.
-    ``train_losses`` are order A's, over the screen and (for a finalist) its final.
+    ``train_losses`` are order A's, over the screen and (for a finalist) its final. For the candidate
+    one rung below the shortest healthy finalist (tried when the failures lie on the long side),
+    ``compared_with`` is that finalist and ``compared_scores`` its scores over the same evaluations, at
+    equal rate area; ``healthy`` then means within the noise of those.
     """
 
     warmup_steps: int
@@ -121,6 +138,8 @@ class Pilot:
     finalist: bool = False
     scores: tuple[float | None, ...] = ()
     stop_step: int | None = None
+    compared_with: int | None = None
+    compared_scores: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -496,11 +515,105 @@ def _stops(
     longest = max(finalists)
     horizon = min(total, longest + margin)
     goal = areas[longest][horizon]
-    stops = {}
-    for length in finalists:
-        reached = next((step for step, area in enumerate(areas[length]) if area >= goal - 1e-9), total)
-        stops[length] = min(total, max(screen, reached))
-    return stops
+    return {length: min(total, max(screen, _reach(areas[length], goal, total))) for length in finalists}
+
+
+def _reach(areas: Sequence[float], goal: float, default: int) -> int:
+    """The first step after which the rate area ``areas[step]`` has reached ``goal`` (``default`` if never)."""
+    return next((step for step, area in enumerate(areas) if area >= goal - 1e-9), default)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The final's first round judged: each finalist's score (the worse order), the best, the healthy ones
+    (within ``tolerance`` of the best, below the initial loss), and whether the failures lie on the long side."""
+
+    scores: dict[int, float | None]
+    best: float | None
+    healthy: frozenset[int]
+    long_side: bool
+
+
+def _broken(
+    finals: Mapping[int, Sequence[float | None]], screen_scores: Mapping[int, float | None], initial_loss: float
+) -> set[int]:
+    """The finalists that *broke*: an order diverged, or gave back more than ``BREAK_SHARE`` of what the
+    finalist had gained by the end of its screen (ended above ``screen + BREAK_SHARE * (L0 - screen)``):
+    training on made it worse, by more than the wobble of a run that has converged. A break is
+    instability, not noise: it is left out of the noise."""
+    broken = set()
+    for length, pair in finals.items():
+        before = screen_scores.get(length)
+        line = None if before is None else before + BREAK_SHARE * max(0.0, initial_loss - before)
+        if any(score is None or (line is not None and score > line) for score in pair):
+            broken.add(length)
+    return broken
+
+
+def _verdict(
+    finals: Mapping[int, Sequence[float | None]], broken: set[int], initial_loss: float, tolerance: float
+) -> _Verdict:
+    """Judge the finalists. The failures lie on the long side when every finalist that is not healthy is
+    longer than every healthy one and at least one of them broke (``broken``). A finalist merely worse
+    than the best is not a break (a long warmup on a task that wants it can end a little worse at equal
+    area by chance)."""
+    scores = {length: _worse(pair) for length, pair in finals.items()}
+    eligible = {n: m for n, m in scores.items() if m is not None and m < initial_loss}
+    best = min(eligible.values()) if eligible else None
+    healthy = frozenset(n for n, m in eligible.items() if best is not None and m <= best + tolerance)
+    failed = [n for n in scores if n not in healthy]
+    long_side = bool(healthy) and bool(broken & set(failed)) and min(failed, default=0) > max(healthy)
+    return _Verdict(scores, best, healthy, long_side)
+
+
+@dataclass(frozen=True)
+class _RungBelow:
+    """The candidate one rung below the shortest healthy finalist, run on every order to the rate areas
+    at which that finalist was evaluated: its scores, the finalist's over the same evaluations, its stop."""
+
+    length: int
+    scores: tuple[float | None, ...]
+    reference_scores: tuple[float | None, ...]
+    stop: int
+    run: _Run
+
+
+def _rung_below(
+    bench: _Bench,
+    saved: _Saved,
+    length: int,
+    reference: int,
+    reference_runs: Sequence[_Run],
+    reference_points: Sequence[int],
+    areas: Mapping[int, list[float]],
+    orders: Sequence[Sequence[Any]],
+    screen: int,
+    room: float,
+    seed: int,
+) -> _RungBelow | None:
+    """Run ``length`` on every order (order B on the fresh random stream ``seed``) to the rate area the
+    finalist ``reference`` (its runs on the same orders: ``reference_runs``) had at each of its evaluation
+    points, as many of them as the updates left in ``room`` allow (None when not even the first fits);
+    both are scored over those points."""
+    matched = [
+        (point, max(screen + 1, _reach(areas[length], areas[reference][point], len(areas[length]) - 1)))
+        for point in reference_points
+    ]
+    per_order = (room - bench.updates) / len(orders)
+    fitting = [(point, own) for point, own in matched if own - screen <= per_order]
+    if not fitting:
+        return None
+    own_points = [own for _, own in fitting]
+    scores: list[float | None] = []
+    first: _Run | None = None
+    for order, sequence in enumerate(orders):
+        run = bench.resume(saved, None if order == 0 else seed)
+        bench.advance(run, sequence, own_points[-1], own_points)
+        scores.append(None if run.dead else _smoothed(run.evals, own_points))
+        first = first or run
+    assert first is not None
+    reference_scores = tuple(_smoothed(run.evals, [point for point, _ in fitting]) for run in reference_runs)
+    return _RungBelow(length, tuple(scores), reference_scores, own_points[-1], first)
 
 
 # ---------------------------------------------------------------------------------------------- the finder
@@ -617,7 +730,7 @@ def find_warmup(
         alive = [n for n in lengths if (s := screen_scores[n]) is not None and s < initial_loss]
         finals: dict[int, tuple[float | None, ...]] = {}
         stops: dict[int, int] = {}
-        runs_a: dict[int, _Run] = {}
+        runs: dict[int, list[_Run]] = {}  # every order's run of each finalist
         if alive:
             areas = {n: _areas(as_schedule(specs[n]).resolve(total), horizon) for n in alive}
             finalists = _finalists(alive, {n: screen_scores[n] for n in alive}, screen)  # type: ignore[misc]
@@ -638,34 +751,63 @@ def find_warmup(
                     run = bench.resume(saved[length], None if order == 0 else seed + 1 + index)
                     bench.advance(run, sequence, stops[length], points)
                     pair.append(None if run.dead else _smoothed(run.evals, points))
-                    if order == 0:
-                        runs_a[length] = run
+                    runs.setdefault(length, []).append(run)
                 finals[length] = tuple(pair)
+        broken = _broken(finals, screen_scores, initial_loss)
+        noise = _noise({n: pair for n, pair in finals.items() if n not in broken} or finals)
+        tolerance = noise_z * noise if noise is not None else 0.0
+        verdict = _verdict(finals, broken, initial_loss, tolerance)
+        compared: dict[int, tuple[int, tuple[float | None, ...]]] = {}  # rung below -> (finalist, its scores)
+        healthy_lengths = set(verdict.healthy)
+        if verdict.long_side and len(orders) == 2:
+            # the failures lie on the long side: try one rung below the shortest healthy finalist
+            reference = min(verdict.healthy)
+            below = [n for n in alive if n < reference and n not in finals]
+            rung = None
+            if below:
+                points = _eval_points(stops[reference], spacing, screen)
+                rung = _rung_below(
+                    bench,
+                    saved[below[-1]],
+                    below[-1],
+                    reference,
+                    runs[reference],
+                    points,
+                    areas,
+                    orders,
+                    screen,
+                    budget * total,
+                    seed + 1 + len(finals),
+                )
+            if rung is not None:
+                finals[rung.length], stops[rung.length], runs[rung.length] = rung.scores, rung.stop, [rung.run]
+                compared[rung.length] = (reference, rung.reference_scores)
+                score, against = _worse(rung.scores), _worse(rung.reference_scores)
+                if score is not None and against is not None and score < initial_loss and score <= against + tolerance:
+                    healthy_lengths.add(rung.length)
     finally:
         bench.load(bench.initial)
         torch.random.set_rng_state(rng_state)
 
-    noise = _noise(finals)
-    tolerance = noise_z * noise if noise is not None else 0.0
-    means = {n: _worse(pair) for n, pair in finals.items()}
-    eligible = {n: m for n, m in means.items() if m is not None and m < initial_loss}
-    best = min(eligible.values()) if eligible else None
+    best = verdict.best
     pilots: list[Pilot] = []
     for length in lengths:
-        run = runs_a.get(length, saved[length].run)
+        run = runs[length][0] if length in runs else saved[length].run
         finalist = length in finals
-        mean = means.get(length)
+        score = _worse(finals[length]) if finalist else screen_scores[length]
         pilots.append(
             Pilot(
                 warmup_steps=length,
                 spec=specs[length],
-                score=mean if finalist else screen_scores[length],
-                healthy=best is not None and mean is not None and length in eligible and mean <= best + tolerance,
+                score=score,
+                healthy=length in healthy_lengths,
                 train_losses=tuple(run.losses),
                 screen_score=screen_scores[length],
                 finalist=finalist,
                 scores=finals.get(length, ()),
                 stop_step=stops.get(length),
+                compared_with=compared[length][0] if length in compared else None,
+                compared_scores=compared[length][1] if length in compared else (),
             )
         )
     healthy = [p for p in pilots if p.healthy]
@@ -690,16 +832,17 @@ def find_warmup(
         why = "every pilot diverged or ended above the initial loss"
         return _fallback(fallback_kwargs, reasons, why, evidence_args, time.perf_counter() - start_time)
 
-    chosen = max(p.warmup_steps for p in healthy)
+    # the healthy warmup farthest from the failures: the longest, unless they lie on the long side
+    chosen = (min if verdict.long_side else max)(p.warmup_steps for p in healthy)
     spec = _warmup_spec(chosen, start, decay)
     schedule = as_schedule(spec).resolve(total)
-    reasons.append(_pilot_reason(pilots, evidence_args, chosen, best))
+    reasons.append(_pilot_reason(pilots, evidence_args, chosen, best, verdict.long_side))
     alternatives = tuple(
         Alternative(
             f"pilot linear({p.warmup_steps})" if p.warmup_steps else "pilot without warmup",
             p.warmup_steps,
             p.spec,
-            _why_not(p, best, tolerance),
+            _why_not(p, best if p.compared_with is None else _worse(p.compared_scores), tolerance, verdict.long_side),
         )
         for p in pilots
         if p.warmup_steps != chosen
@@ -792,7 +935,9 @@ def _critical_reason(
     return Reason("critical-rate probe", SRC_CRITICAL, detail)
 
 
-def _pilot_reason(pilots: list[Pilot], evidence: Mapping[str, Any], chosen: int, best: float | None) -> Reason:
+def _pilot_reason(
+    pilots: list[Pilot], evidence: Mapping[str, Any], chosen: int, best: float | None, long_side: bool
+) -> Reason:
     def text(score: float | None) -> str:
         return "diverged" if score is None else f"{score:.4g}"
 
@@ -800,30 +945,49 @@ def _pilot_reason(pilots: list[Pilot], evidence: Mapping[str, Any], chosen: int,
     finals = ", ".join(
         f"{p.warmup_steps} (to step {p.stop_step}): {' / '.join(text(s) for s in p.scores)}{'' if p.healthy else ' x'}"
         for p in pilots
-        if p.finalist
+        if p.finalist and p.compared_with is None
+    )
+    second = ", ".join(
+        f"{p.warmup_steps} (to step {p.stop_step}): {' / '.join(text(s) for s in p.scores)}{'' if p.healthy else ' x'} "
+        f"against {p.compared_with}'s {' / '.join(text(s) for s in p.compared_scores)}"
+        for p in pilots
+        if p.compared_with is not None
     )
     noise = evidence["noise"]
+    if long_side:
+        choice = (
+            "every finalist that failed is longer than the healthy ones, so the failures lie on the long side: "
+            f"the shortest healthy warmup, {chosen} steps"
+        )
+        if second:
+            choice = f"one rung below it, at the same rate area: {second}; {choice}"
+    else:
+        choice = f"the longest of those: {chosen} steps"
     detail = (
         f"screen of {len(pilots)} warmups, {evidence['screen_steps']} steps each, held-out loss ({screened}); "
         f"final on two batch orders at equal rate area ({finals}; x = worse than the best by more than the noise); "
         f"measured noise {'n/a' if noise is None else f'{noise:.3g}'} nats per score, so finalists within "
         f"{evidence['noise_z']:g} x that = {evidence['tolerance']:.3g} of the best ({text(best)}) count as equal; "
-        f"the longest of those: {chosen} steps; cost {evidence['cost_runs']:.2f} runs"
+        f"{choice}; cost {evidence['cost_runs']:.2f} runs"
     )
     return Reason("warmup range test", SRC_PILOTS, detail)
 
 
-def _why_not(pilot: Pilot, best: float | None, tolerance: float) -> str:
+def _why_not(pilot: Pilot, reference: float | None, tolerance: float, long_side: bool) -> str:
+    """Why a pilot is not the answer; ``reference`` is the score it was judged against (the best finalist's,
+    or for the rung below the shortest healthy finalist, that finalist's over the same evaluations)."""
     if not pilot.finalist:
         if pilot.screen_score is None:
             return "its pilot diverged in the screen"
         return f"screened out (held-out {pilot.screen_score:.4g} after the screen)"
     if pilot.score is None:
         return "its pilot diverged"
+    against = "the best" if pilot.compared_with is None else f"linear({pilot.compared_with}) at the same rate area"
     if not pilot.healthy:
-        return (
-            f"its pilots ended at {pilot.score:.4g}, more than the noise ({tolerance:.3g}) above the best ({best:.4g})"
-        )
+        shown = "n/a" if reference is None else f"{reference:.4g}"
+        return f"its pilots ended at {pilot.score:.4g}, more than the noise ({tolerance:.3g}) above {against} ({shown})"
+    if long_side:
+        return f"within the noise of {against}, but a shorter warmup was too (the failures lie on the long side)"
     return "within the noise of the best, but a longer warmup was too"
 
 
