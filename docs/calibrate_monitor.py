@@ -73,6 +73,25 @@ def miss_table(rows: list[TrialRow], settings: dict[str, Any]) -> list[str]:
     return out
 
 
+def from_warmup_end(rows: list[TrialRow]) -> str:
+    """The catch rate with the deadline counted from the end of each run's warmup (warmup end + the
+    usual min(50, 15%)) instead of from step 0: the misses flagged before that later deadline count too."""
+    flags = {row.key: replay_flags(row) for row in rows}
+    overall = score_by_task(rows, flags_of=lambda row: flags[row.key])["all"]
+    late = [
+        miss
+        for miss in misses(rows, flags_of=lambda row: flags[row.key])
+        if miss.first_flag is not None and miss.first_flag < miss.ramp_ends + miss.deadline
+    ]
+    caught = overall.caught + len(late)
+    named = ", ".join(f"{m.task} {m.warmup} seed {m.seed} at {m.first_flag}" for m in late) or "none"
+    return (
+        f"Counted from the end of each run's warmup (deadline = warmup end + min(50, 15% of the run)): "
+        f"{caught}/{overall.failed} ({caught / overall.failed:.1%}) caught ({named} besides), false alarms unchanged "
+        f"{cell(overall.false_alarms, overall.good)}."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", action="append", required=True, help="a lab database (repeat for more)")
@@ -89,6 +108,7 @@ def main() -> None:
     print("\n".join(table(rows, {})))
     print("\n## The failed runs not caught in time\n")
     print("\n".join(miss_table(rows, {})))
+    print("\n" + from_warmup_end(rows))
     print("\n## Grid (all tasks | per task)\n")
     for settings in GRID:
         flags = {row.key: replay_flags(row, **settings) for row in rows}
