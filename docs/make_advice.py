@@ -276,7 +276,7 @@ def main() -> None:
     for task in tasks:
         lr = get_task(task).high_lr
         print(f"{task}: grid and advisor at lr {lr:g}", file=sys.stderr)
-        run_sweep(grid_trials(task), db, workers=args.workers, progress=False)
+        planned = run_sweep(grid_trials(task), db, workers=args.workers, progress=False).keys
         answers = findings(db, task, lr)
         trials = []
         labels: list[tuple[dict[str, Any], str, str | None]] = []
@@ -288,9 +288,9 @@ def main() -> None:
                 hf_label = f"finder@{answer['seed']} nearest for HF: {answer['nearest'].split(' -> ')[0]}"
                 trials += labelled_trials(task, hf_label, answer["nearest"])
             labels.append((answer, label, hf_label))
-        run_sweep(trials, db, workers=args.workers, progress=False)
+        planned = [*planned, *run_sweep(trials, db, workers=args.workers, progress=False).keys]
         with Store(db, readonly=True) as store:
-            rows = store.rows(task=task)
+            rows = store.rows(keys=planned)  # this run's trials only: not an earlier advisor's answer
         results[task] = standings(rows, task, lr)
         finder_rows[task] = labels
         second_looks[task] = second_look(db, task, lr, results[task], labels, args.workers)
@@ -412,11 +412,15 @@ def page(
         "## Honest calibration: what was tuned on which task",
         "",
         "- **Advisor.** Its rules and their constants come from the literature and the seeds (docs/advisor.md). "
-        "Two choices were made while looking at lab tasks: the 25% cap (on `postln`, before this page existed), "
-        "and, in this round, the large-batch rule (a rate scaled up k-fold multiplies the rule's warmup by k, "
-        "at most 5 epochs, cap 50%), written for `conv` and for a user's conv net outside the repository. Not "
-        "tuned on: `preln`, `mlp` (the other large-batch task), `encoder`, `lora`, `noisy`; their rows above are "
-        "the held-out numbers.",
+        "Three choices were made while looking at lab tasks: the 25% cap (on `postln`, before this page existed); "
+        "the large-batch rule (a rate scaled up k-fold multiplies the rule's warmup by k, at most 5 epochs, cap "
+        "50%), written for `conv` and for a user's conv net outside the repository (held out: `mlp`); and, in a "
+        "later round, the cap from scratch (where the rules ask for more than a quarter of the run, the warmup "
+        "keeps half of what they ask, up to half the run), chosen looking at `postln`, `preln`, `encoder` and "
+        "`noisy` (their 25%/50% rows) and at a Pre-LN ViT outside the repository; it does not apply to `mlp`, "
+        "`conv` or `lora`, so no lab task holds it out: its held-out number is a GRU language model outside the "
+        "repository where warmup does not matter (+2.3% against its best, +1.5% with the old cap; docs/advisor.md). "
+        "The lora table was not tuned on `lora`.",
         "- **Finder.** Its constants (screen 20%, the rate-area margin, noise_z 2, the candidate ladder) were "
         "checked by replaying pilot curves of `postln`, `preln` and `mlp` (docs/finder.md). Three rules were "
         "added after `lora` (the fourth finalist, the worse order as a finalist's score, the median noise) and, "

@@ -98,8 +98,8 @@ RECIPES: tuple[Recipe, ...] = (
             "The advisor warms up for a fifth as long. RoBERTa trains at batch 8k, 32x BERT's, at 6e-4, a rate "
             "it tuned at that batch rather than scaled linearly (1e-4 x 32 = 3.2e-3), and warms up for 4.8% of "
             "the run. The large-model range tops out at 5000 steps. Scaling BERT's 10k-step warmup by 32 "
-            "(batch_size=8192, base_batch_size=256, base_warmup_steps=10000) would ask for 320k steps: the 25% "
-            "cap would cut it to 125k."
+            "(batch_size=8192, base_batch_size=256, base_warmup_steps=10000) would ask for 320k steps: the 50% "
+            "cap of a rate scaled up for a large batch would cut it to 250k."
         ),
     ),
     Recipe(

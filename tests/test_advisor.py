@@ -36,6 +36,7 @@ from rampup.advisor import (
     max_share_cap,
     one_epoch,
     quick_rule,
+    scratch_cap,
     small_dataset,
     vit_epochs,
 )
@@ -481,11 +482,34 @@ def test_adam_bound_only_from_scratch() -> None:
 
 def test_cap_beats_the_adam_bound_and_says_which_beta2_fits() -> None:
     advice = recommend(total_steps=3000, regime="pretrain", architecture="decoder")
-    assert advice.warmup_steps == 750
+    assert advice.warmup_steps == 1000  # from scratch: half of the bound's 2000 (more than 25% of 3000)
     assert rules(advice) == ["large-model", "pre-ln", "adam-untuned-bound", "max-share"]
     detail = advice.reasons[-1].detail
-    assert "beta2 <= 0.9973" in detail
-    assert adam_untuned_bound(0.9973).steps <= 750
+    assert "beta2 <= 0.998" in detail
+    assert adam_untuned_bound(0.998).steps <= 1000
+    capped = recommend(total_steps=3000, regime="pretrain", architecture="decoder", max_warmup_share=0.25)
+    assert capped.warmup_steps == 750 and "beta2 <= 0.9973" in capped.reasons[-1].detail
+
+
+def test_from_scratch_a_run_too_short_for_the_rules_keeps_half_of_their_warmup_up_to_half_the_run() -> None:
+    # the lab's Post-LN task: the rules ask for 1000 steps of a 400-step run
+    short = recommend(total_steps=400, optimizer="adam", betas=(0.9, 0.98), regime="pretrain", architecture="post-ln")
+    assert short.warmup_steps == 200 and short.reasons[-1].rule == "max-share"
+    assert "keeps half of what they ask, up to half the run" in short.reasons[-1].detail
+    assert scratch_cap(400, 1000) == 200  # half the run
+    assert scratch_cap(3000, 2000) == 1000  # half of what the rules ask
+    assert scratch_cap(10_000, 2000) == 2500  # never less than the usual quarter
+    # continuous and never shorter for a longer run, at any length the rules ask for
+    for wanted in (40, 100, 1000, 2000, 5000):
+        caps = [scratch_cap(total, wanted) for total in range(1, 6 * wanted)]
+        assert all(later >= earlier for earlier, later in itertools.pairwise(caps))
+        assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(caps))
+    # only from scratch: fine-tuning and continued training keep the 25% cap, a large batch its 50%
+    full = recommend(total_steps=150, optimizer="adamw", regime="full", dataset_size=1000)  # asks for 100
+    assert full.warmup_steps == 37 == max_share_cap(150, MAX_WARMUP_SHARE)  # from scratch it would be 50
+    # a cap the user gives is the cap
+    given = recommend(total_steps=400, regime="pretrain", architecture="post-ln", max_warmup_share=0.1)
+    assert given.warmup_steps == 40
 
 
 def test_sgd_needs_less() -> None:
@@ -520,9 +544,10 @@ def test_max_share_cap() -> None:
 
 
 def test_never_zero_for_adam_from_scratch_beats_the_cap() -> None:
-    advice = recommend(total_steps=2, regime="pretrain")
+    advice = recommend(total_steps=2, regime="pretrain", max_warmup_share=0.25)
     assert advice.warmup_steps == 1
     assert rules(advice)[-2:] == ["max-share", "never-zero"]
+    assert recommend(total_steps=1, regime="pretrain").warmup_steps == 1  # the scratch cap rounds to 0 too
 
 
 def test_never_zero_for_post_ln_but_zero_allowed_otherwise() -> None:

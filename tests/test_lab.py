@@ -154,7 +154,7 @@ def test_postln_at_the_high_rate_needs_the_advisors_warmup(tmp_path: Path) -> No
     assert summary.failed == 0 and summary.ran == 2
     with Store(db) as store:
         rows = {row.warmup: row for row in store.rows()}
-    assert rows["advisor"].warmup_steps == 100 and rows["none"].warmup_steps == 0
+    assert rows["advisor"].warmup_steps == 200 and rows["none"].warmup_steps == 0  # half of 400 (docs/advisor.md)
     assert not rows["advisor"].diverged
     gap = clamped_final(rows["none"]) - clamped_final(rows["advisor"])
     assert gap >= CLEAR_GAP, (rows["none"].final_loss, rows["advisor"].final_loss)
