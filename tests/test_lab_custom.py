@@ -325,3 +325,28 @@ def test_a_task_can_bring_its_own_optimizer(tmp_path: Path) -> None:
     optimizer = optimizer_for(data, trial, data.model(trial))
     assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["nesterov"]
     assert run_trial(trial).status == "ok"
+
+
+# ------------------------------------------------------------------------------------------ the outside checks
+
+
+@pytest.mark.parametrize("name", ["VIT", "GRU"])
+def test_the_outside_tasks_train_paired_and_ask_the_advisor_as_described(name: str) -> None:
+    """examples/outside_tasks.py (docs/advisor.md's check of the cap from scratch): each runs in the
+    lab, is deterministic per seed, and its optimizer keeps weight decay off biases and norms."""
+    reference = f"{REPO / 'examples' / 'outside_tasks.py'}:{name}"
+    task = get_task(reference)
+    trial = plan_trials(reference, ["linear(25%)"], [task.high_lr], [0], steps=10)[0]
+    first, again = run_trial(trial), run_trial(trial)
+    assert first.status == again.status == "ok", first.error
+    assert first.train_losses == again.train_losses and first.final_loss == again.final_loss
+    assert first.final_loss < first.initial_loss  # 10 steps already learn something
+    advisor = plan_trials(reference, ["advisor"], [task.high_lr], [0])[0]
+    assert advisor.schedule.startswith("linear(150) -> ")  # half of 300 steps: the cap from scratch
+    build = resolve_task(reference).lab_task.data
+    assert build is not None
+    data = build(trial)
+    model = data.model(trial)
+    decayed, plain = data.optimizer(model, trial).param_groups
+    assert decayed["weight_decay"] > 0 and plain["weight_decay"] == 0
+    assert all(p.ndim >= 2 for p in decayed["params"]) and any(p.ndim < 2 for p in plain["params"])

@@ -528,8 +528,8 @@ def scratch_cap(total_steps: int, wanted: int) -> int:
     it. The form keeps the warmup continuous and never shorter for a longer run (``0.5 T`` up to
     ``T = W``, then ``0.5 W`` up to ``2 W``, then the 25% cap). Chosen with the lab's from-scratch
     tasks where the cap binds (``postln``, ``preln``, ``encoder``: half the run beat a quarter by
-    1.3-2.6%; ``noisy``: a quarter beat half by 0.4%) and a Pre-LN ViT outside the repository (a
-    quarter 44% above half at its high rate); docs/advisor.md.
+    1.3-2.6%; ``noisy``: a quarter beat half by 0.4%) and a Pre-LN ViT of ``examples/outside_tasks.py``
+    (a quarter 39% above half at its high rate); docs/advisor.md.
     """
     return max(
         max_share_cap(total_steps, MAX_WARMUP_SHARE),
