@@ -27,14 +27,26 @@ from rampup.lab.result import TrialConfig
 from rampup.lab.tasks import OptimizerSettings
 
 
-def _decayed_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW's usual groups: weight decay on matrices, none on biases, norms and position embeddings."""
-    decayed = [p for name, p in model.named_parameters() if p.ndim >= 2 and "position" not in name]
-    plain = [p for name, p in model.named_parameters() if not (p.ndim >= 2 and "position" not in name)]
-    return [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+class _Generated:
+    """What both tasks share: batches drawn from ``train_x`` / ``train_y`` with the trial's generator, and
+    AdamW with the usual groups (weight decay on matrices, none on biases, norms and position embeddings)."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+
+    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
+        return self.train_x[index], self.train_y[index]
+
+    def optimizer(self, model: nn.Module, trial: TrialConfig) -> torch.optim.Optimizer:
+        opt = trial.optimizer
+        decayed = [p for name, p in model.named_parameters() if p.ndim >= 2 and "position" not in name]
+        plain = [p for name, p in model.named_parameters() if not (p.ndim >= 2 and "position" not in name)]
+        groups = [{"params": decayed, "weight_decay": opt.weight_decay}, {"params": plain, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=trial.peak_lr, betas=opt.betas, eps=opt.eps)
 
 
-class Images:
+class Images(_Generated):
     """Generated 16x16 grey images of 20 classes (a smooth random template per class, shifted by up
     to 2 pixels, contrast 0.5-1.5, Gaussian pixel noise 1), cut into 4x4 patches for a ViT."""
 
@@ -58,20 +70,11 @@ class Images:
         self.train_x, self.train_y = draw(int(m["examples"]))
         self.eval_x, self.eval_y = draw(int(m["heldout"]))
 
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
-        return self.train_x[index], self.train_y[index]
-
     def model(self, trial: TrialConfig) -> nn.Module:
         return VisionTransformer(trial.model)
 
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return functional.cross_entropy(model(x), y)
-
-    def optimizer(self, model: nn.Module, trial: TrialConfig) -> torch.optim.Optimizer:
-        opt = trial.optimizer
-        groups = _decayed_groups(model, opt.weight_decay)
-        return torch.optim.AdamW(groups, lr=trial.peak_lr, betas=opt.betas, eps=opt.eps)
 
 
 class VisionTransformer(nn.Module):
@@ -95,7 +98,7 @@ class VisionTransformer(nn.Module):
         return self.head(self.norm(self.encoder(self.embed(patches) + self.position).mean(1)))
 
 
-class Sequences:
+class Sequences(_Generated):
     """A generated language of 50 tokens: each token follows from the two before it through a fixed
     random table, except 20% drawn at random; sequences of 24 tokens, next-token prediction."""
 
@@ -112,14 +115,9 @@ class Sequences:
                 x[:, t] = torch.where(random, x[:, t], table[x[:, t - 1], x[:, t - 2]])
             return x
 
-        self.train_x = draw(int(m["examples"]))
-        self.eval_x = draw(int(m["heldout"]))
-        self.eval_y = self.eval_x  # the targets are the inputs shifted by one (``loss``)
+        self.train_x = self.train_y = draw(int(m["examples"]))  # targets: the inputs shifted by one (``loss``)
+        self.eval_x = self.eval_y = draw(int(m["heldout"]))
         self.vocab = vocab
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, len(self.train_x), size))
-        return self.train_x[index], self.train_x[index]
 
     def model(self, trial: TrialConfig) -> nn.Module:
         return RecurrentLM(trial.model)
@@ -127,11 +125,6 @@ class Sequences:
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         logits = model(x[:, :-1])
         return functional.cross_entropy(logits.reshape(-1, self.vocab), y[:, 1:].reshape(-1))
-
-    def optimizer(self, model: nn.Module, trial: TrialConfig) -> torch.optim.Optimizer:
-        opt = trial.optimizer
-        groups = _decayed_groups(model, opt.weight_decay)
-        return torch.optim.AdamW(groups, lr=trial.peak_lr, betas=opt.betas, eps=opt.eps)
 
 
 class RecurrentLM(nn.Module):
@@ -147,7 +140,9 @@ class RecurrentLM(nn.Module):
         return self.head(self.gru(self.embed(x))[0])
 
 
-_ADAMW = OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8)
+def _adamw(weight_decay: float) -> OptimizerSettings:
+    return OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=weight_decay)
+
 
 #: a Pre-LN ViT; at 0.01 no warmup ends far above a long warmup on every seed
 VIT = LabTask(
@@ -157,7 +152,7 @@ VIT = LabTask(
     batch=128,
     normal_lr=0.002,
     high_lr=0.01,
-    optimizer=OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
+    optimizer=_adamw(0.05),
     architecture="vit",
     advice={"regime": "pretrain", "architecture": "vit"},
     model={
@@ -182,7 +177,7 @@ GRU = LabTask(
     batch=32,
     normal_lr=0.01,
     high_lr=0.02,
-    optimizer=OptimizerSettings("adamw", betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1),
+    optimizer=_adamw(0.1),
     advice={"regime": "pretrain"},
     model={
         "vocab": 50,
