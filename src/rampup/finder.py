@@ -956,11 +956,12 @@ def _pilot_reason(
     noise = evidence["noise"]
     if long_side:
         choice = (
-            "every finalist that failed is longer than the healthy ones, so the failures lie on the long side: "
-            f"the shortest healthy warmup, {chosen} steps"
+            "every finalist that failed is longer than the healthy ones and one broke: the failures lie on the "
+            "long side, so the answer is the shortest healthy warmup"
         )
         if second:
-            choice = f"one rung below it, at the same rate area: {second}; {choice}"
+            choice += f" (one rung below the shortest healthy finalist, at the same rate area: {second})"
+        choice += f": {chosen} steps"
     else:
         choice = f"the longest of those: {chosen} steps"
     detail = (
