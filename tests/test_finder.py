@@ -424,6 +424,11 @@ def test_the_rung_below_is_the_answer_when_it_is_as_good_and_fits_the_budget() -
     assert pilots[0].compared_with == 4 and pilots[0].healthy
     assert finding.warmup_steps == 0
     assert "within the noise of linear(0) at the same rate area" not in str(finding.alternatives)
+    # a rung that failed the screen is not tried, and nothing further down is
+    scarred = _sharpening_finding(scar=100.0)  # no warmup ends its screen far above the initial loss
+    assert scarred.evidence is not None
+    assert all(pilot.compared_with is None for pilot in scarred.evidence.pilots)
+    assert scarred.warmup_steps == 4
     # a tight budget leaves no room for the rung: the answer is the shortest healthy finalist
     tight = _sharpening_finding(scar=1e-4, budget=3.5)
     assert tight.evidence is not None and tight.evidence.updates <= 3.5 * 200

@@ -762,9 +762,9 @@ def find_warmup(
         if verdict.long_side and len(orders) == 2:
             # the failures lie on the long side: try one rung below the shortest healthy finalist
             reference = min(verdict.healthy)
-            below = [n for n in alive if n < reference and n not in finals]
+            below = [n for n in lengths if n < reference]  # the ladder's next candidate, if it passed the screen
             rung = None
-            if below:
+            if below and below[-1] in alive:
                 points = _eval_points(stops[reference], spacing, screen)
                 rung = _rung_below(
                     bench,
