@@ -463,3 +463,11 @@ def test_the_verdict_reads_where_the_failures_lie() -> None:
     assert verdict.healthy == {50} and not verdict.long_side
     # a diverged order is a break
     assert _broken({25: (2.3, None)}, {25: 2.4}, 2.8) == {25}
+    # a finalist that broke is not healthy, even within the tolerance, while another did not break
+    finals = {25: (2.34, 2.36), 100: (2.36, 2.37)}
+    broken = _broken(finals, {25: 2.41, 100: 2.0}, 2.8)  # 100 had reached 2.0 at its screen
+    assert broken == {100}
+    verdict = _verdict(finals, broken, 2.8, 0.1)
+    assert verdict.healthy == {25} and verdict.long_side
+    # when every finalist broke, the best of them are still healthy (nothing better was measured)
+    assert _verdict(finals, {25, 100}, 2.8, 0.1).healthy == {25, 100}

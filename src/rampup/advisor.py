@@ -1230,6 +1230,7 @@ def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
         if chosen is None:
             chosen = LARGE_BATCH_MAX_SHARE if advice.large_batch else MAX_WARMUP_SHARE
         cap = max_share_cap(total, chosen)
+        fits = cap  # the most a lower bound may ask and pass uncut
         if advice.warmup > cap:
             share = format_number(chosen)
             detail = f"at most {share} of the run: floor({share} x {total}) = {cap}; cuts {advice.warmup} to {cap}"
@@ -1243,8 +1244,9 @@ def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
                         f"{advice.warmup} to {kept}"
                     )
                     cap = kept
-            if bound is not None and bound.steps > cap >= 3:
-                beta2 = math.floor((1 - 2 / cap) * 1e4) / 1e4
+            if bound is not None and bound.steps > cap and fits >= 3:
+                # the cap from scratch keeps half of a longer bound: only one within the share passes whole
+                beta2 = math.floor((1 - 2 / fits) * 1e4) / 1e4
                 detail += (
                     f" (Adam's bound of {bound.steps} does not fit: the cap wins; with beta2 <= {beta2:g} the bound "
                     "fits inside it)"

@@ -429,7 +429,10 @@ def recommend_command(
         float | None,
         typer.Option(
             "--max-warmup-share",
-            help="Cap, share of the run (default 0.25; 0.5 for a rate scaled up for a large batch).",
+            help=(
+                "Cap, share of the run (default 0.25; 0.5 for a rate scaled up for a large batch; "
+                "from scratch, half of what the rules ask, up to 0.5)."
+            ),
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON.")] = False,

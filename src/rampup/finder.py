@@ -34,9 +34,9 @@ same initial weights (it leaves the model as it found it):
      the end of its screen: training on made it worse), whose spread is instability, not noise (all
      of them are used when every finalist broke); the median, so that one more unstable finalist does
      not pass for noise either. Two candidates differ only when their scores differ by more than
-     ``noise_z * sigma``. The finder takes the **longest** candidate whose score is within that of
-     the best (a longer warmup is the safer one when the data cannot tell), unless the failures lie on
-     the long side.
+     ``noise_z * sigma``; a finalist that broke is not healthy while another did not. The finder
+     takes the **longest** healthy candidate, whose score is within that of the best (a longer
+     warmup is the safer one when the data cannot tell), unless the failures lie on the long side.
    - *Failures on the long side*: when every finalist that failed is longer than every healthy one,
      and at least one of them broke, long warmups are the risk (they keep the peak rate into the later,
      sharper part of the run: LoRA fine-tuning at a high rate in the lab), and the answer moves away
@@ -122,7 +122,9 @@ class Pilot:
     """One candidate warmup: its screen, and for the finalists the final on two batch orders.
 
     ``score`` is the worse of ``scores`` (the final's two orders) for a finalist, else the screen score;
-    None when it diverged. ``healthy``: a finalist within the measured noise of the best one.
+    None when it diverged. ``healthy``: a finalist within the measured noise of the best one that did
+    not *break* (``broke``: it gave back more than a tenth of its gain after the screen; a broken
+    finalist is healthy only when every finalist broke).
     ``train_losses`` are order A's, over the screen and (for a finalist) its final. For the candidate
     one rung below the shortest healthy finalist (tried when the failures lie on the long side),
     ``compared_with`` is that finalist and ``compared_scores`` its scores over the same evaluations, at
@@ -140,6 +142,7 @@ class Pilot:
     stop_step: int | None = None
     compared_with: int | None = None
     compared_scores: tuple[float | None, ...] = ()
+    broke: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,12 @@ class FinderEvidence:
         data = asdict(self)
         data["probes"] = [asdict(probe) for probe in self.probes]
         data["pilots"] = [
-            {**asdict(pilot), "train_losses": list(pilot.train_losses), "scores": list(pilot.scores)}
+            {
+                **asdict(pilot),
+                "train_losses": list(pilot.train_losses),
+                "scores": list(pilot.scores),
+                "compared_scores": list(pilot.compared_scores),
+            }
             for pilot in self.pilots
         ]
         return data
@@ -553,7 +561,8 @@ def _broken(
 def _verdict(
     finals: Mapping[int, Sequence[float | None]], broken: set[int], initial_loss: float, tolerance: float
 ) -> _Verdict:
-    """Judge the finalists. The failures lie on the long side when every finalist that is not healthy is
+    """Judge the finalists: healthy within ``tolerance`` of the best and, unless every finalist broke, not
+    broken. The failures lie on the long side when every finalist that is not healthy is
     longer than every healthy one and at least one of them broke (``broken``). A finalist merely worse
     than the best is not a break (a long warmup on a task that wants it can end a little worse at equal
     area by chance)."""
@@ -561,6 +570,8 @@ def _verdict(
     eligible = {n: m for n, m in scores.items() if m is not None and m < initial_loss}
     best = min(eligible.values()) if eligible else None
     healthy = frozenset(n for n, m in eligible.items() if best is not None and m <= best + tolerance)
+    if healthy - broken:
+        healthy -= broken  # a finalist that broke is not healthy while another did not break
     failed = [n for n in scores if n not in healthy]
     long_side = bool(healthy) and bool(broken & set(failed)) and min(failed, default=0) > max(healthy)
     return _Verdict(scores, best, healthy, long_side)
@@ -594,13 +605,13 @@ def _rung_below(
     """Run ``length`` on every order (order B on the fresh random stream ``seed``) to the rate area the
     finalist ``reference`` (its runs on the same orders: ``reference_runs``) had at each of its evaluation
     points, as many of them as the updates left in ``room`` allow (None when not even the first fits);
-    both are scored over those points."""
+    both are scored over those points. A point the shorter warmup reaches within its screen is left out
+    (the screen kept no evaluation there, and a later step would hold more rate area)."""
     matched = [
-        (point, max(screen + 1, _reach(areas[length], areas[reference][point], len(areas[length]) - 1)))
-        for point in reference_points
+        (point, _reach(areas[length], areas[reference][point], len(areas[length]) - 1)) for point in reference_points
     ]
     per_order = (room - bench.updates) / len(orders)
-    fitting = [(point, own) for point, own in matched if own - screen <= per_order]
+    fitting = [(point, own) for point, own in matched if screen < own and own - screen <= per_order]
     if not fitting:
         return None
     own_points = [own for _, own in fitting]
@@ -808,6 +819,7 @@ def find_warmup(
                 stop_step=stops.get(length),
                 compared_with=compared[length][0] if length in compared else None,
                 compared_scores=compared[length][1] if length in compared else (),
+                broke=length in broken,
             )
         )
     healthy = [p for p in pilots if p.healthy]
@@ -984,6 +996,8 @@ def _why_not(pilot: Pilot, reference: float | None, tolerance: float, long_side:
     if pilot.score is None:
         return "its pilot diverged"
     against = "the best" if pilot.compared_with is None else f"linear({pilot.compared_with}) at the same rate area"
+    if not pilot.healthy and pilot.broke:
+        return f"it broke: its pilots ended at {pilot.score:.4g}, above where its screen left it, while others did not"
     if not pilot.healthy:
         shown = "n/a" if reference is None else f"{reference:.4g}"
         return f"its pilots ended at {pilot.score:.4g}, more than the noise ({tolerance:.3g}) above {against} ({shown})"
