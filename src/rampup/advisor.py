@@ -1229,10 +1229,10 @@ def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
         chosen = setup.share
         if chosen is None:
             chosen = LARGE_BATCH_MAX_SHARE if advice.large_batch else MAX_WARMUP_SHARE
-        cap = max_share_cap(total, chosen)
-        fits = cap  # the most a lower bound may ask and pass uncut
+        cap = max_share_cap(total, chosen)  # a bound up to the share passes whole
         if advice.warmup > cap:
             share = format_number(chosen)
+            kept = cap
             detail = f"at most {share} of the run: floor({share} x {total}) = {cap}; cuts {advice.warmup} to {cap}"
             if setup.share is None and not advice.large_batch and setup.scratch:
                 kept = scratch_cap(total, advice.warmup)
@@ -1243,16 +1243,15 @@ def _cap_and_floor(advice: _Advice, bound: RuleResult | None) -> None:
                         f"{advice.warmup})) = {kept} (more than floor({share} x {total}) = {cap}); cuts "
                         f"{advice.warmup} to {kept}"
                     )
-                    cap = kept
-            if bound is not None and bound.steps > cap and fits >= 3:
+            if bound is not None and bound.steps > kept and cap >= 3:
                 # the cap from scratch keeps half of a longer bound: only one within the share passes whole
-                beta2 = math.floor((1 - 2 / fits) * 1e4) / 1e4
+                beta2 = math.floor((1 - 2 / cap) * 1e4) / 1e4
                 detail += (
                     f" (Adam's bound of {bound.steps} does not fit: the cap wins; with beta2 <= {beta2:g} the bound "
                     "fits inside it)"
                 )
             advice.reasons.append(Reason("max-share", SRC_POLICY, detail))
-            advice.warmup = cap
+            advice.warmup = kept
     adam_scratch = setup.opt.family in ("adam", "radam") and setup.scratch
     if advice.warmup == 0 and (adam_scratch or setup.placement == "post"):
         who = "Post-LN transformers" if setup.placement == "post" else "Adam-family optimizers from scratch"
