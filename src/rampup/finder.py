@@ -533,10 +533,9 @@ def _reach(areas: Sequence[float], goal: float, default: int) -> int:
 
 @dataclass(frozen=True)
 class _Verdict:
-    """The final's first round judged: each finalist's score (the worse order), the best, the healthy ones
+    """The final's first round judged: the best score (a finalist's worse order), the healthy finalists
     (within ``tolerance`` of the best, below the initial loss), and whether the failures lie on the long side."""
 
-    scores: dict[int, float | None]
     best: float | None
     healthy: frozenset[int]
     long_side: bool
@@ -574,7 +573,7 @@ def _verdict(
         healthy -= broken  # a finalist that broke is not healthy while another did not break
     failed = [n for n in scores if n not in healthy]
     long_side = bool(healthy) and bool(broken & set(failed)) and min(failed, default=0) > max(healthy)
-    return _Verdict(scores, best, healthy, long_side)
+    return _Verdict(best, healthy, long_side)
 
 
 @dataclass(frozen=True)
